@@ -1,0 +1,263 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mamori-cti/mamori/internal/store"
+)
+
+// Put writes the batch in one transaction.
+func (s *Store) Put(ctx context.Context, batch []*store.Object, opts store.PutOptions) (store.PutResult, error) {
+	var res store.PutResult
+	err := withRetry(ctx, func() error {
+		w, err := s.begin(ctx)
+		if err != nil {
+			return err
+		}
+		res, err = w.Put(ctx, batch, opts)
+		if err != nil {
+			w.Rollback()
+			return err
+		}
+		return w.Commit()
+	})
+	return res, err
+}
+
+// Begin starts a multi-batch write transaction.
+func (s *Store) Begin(ctx context.Context) (store.Writer, error) {
+	var w *writer
+	err := withRetry(ctx, func() error {
+		var err error
+		w, err = s.begin(ctx)
+		return err
+	})
+	return w, err
+}
+
+type writer struct {
+	s         *Store
+	tx        *sql.Tx
+	done      bool
+	lastAdded int64 // the store's lastAdded when the transaction began
+
+	lookup, insert, demote, replace, fts, ftsDelete *sql.Stmt
+	ref, label, extID, value, member, collExists    *sql.Stmt
+	delDerived                                      []*sql.Stmt
+}
+
+func (s *Store) begin(ctx context.Context) (*writer, error) {
+	s.mu.Lock()
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("sqlite: begin: %w", err)
+	}
+	w := &writer{s: s, tx: tx, lastAdded: s.lastAdded}
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = tx.PrepareContext(ctx, q)
+		return st
+	}
+	w.lookup = prep(`SELECT seq, vkey, latest, raw FROM objects WHERE id = ?1 AND (vkey = ?2 OR latest = 1)`)
+	w.insert = prep(`INSERT INTO objects (id, type, vkey, spec_version, created_by, markings, revoked, latest, added, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	w.demote = prep(`UPDATE objects SET latest = 0 WHERE seq = ?`)
+	w.replace = prep(`UPDATE objects SET type = ?, spec_version = ?, created_by = ?, markings = ?, revoked = ?, raw = ? WHERE seq = ?`)
+	w.fts = prep(`INSERT INTO objects_fts (rowid, name, description, aliases) VALUES (?, ?, ?, ?)`)
+	w.ftsDelete = prep(`DELETE FROM objects_fts WHERE rowid = ?`)
+	w.ref = prep(`INSERT INTO refs (target, prop, seq) VALUES (?, ?, ?)`)
+	w.label = prep(`INSERT INTO labels (label, seq) VALUES (?, ?)`)
+	w.extID = prep(`INSERT INTO external_ids (ext_id, seq) VALUES (?, ?)`)
+	w.value = prep(`INSERT INTO obs_values (value, seq) VALUES (?, ?)`)
+	w.member = prep(`INSERT OR IGNORE INTO collection_objects (coll, seq, added) VALUES (?, ?, ?)`)
+	w.collExists = prep(`SELECT count(*) FROM collections WHERE id = ?`)
+	for _, t := range []string{"refs", "labels", "external_ids", "obs_values"} {
+		w.delDerived = append(w.delDerived, prep(`DELETE FROM `+t+` WHERE seq = ?`))
+	}
+	if err != nil {
+		tx.Rollback()
+		s.mu.Unlock()
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	}
+	return w, nil
+}
+
+// Commit commits the transaction and releases the writer lock.
+func (w *writer) Commit() error {
+	if w.done {
+		return fmt.Errorf("sqlite: transaction already ended")
+	}
+	w.done = true
+	defer w.s.mu.Unlock()
+	if err := w.tx.Commit(); err != nil {
+		w.s.lastAdded = w.lastAdded
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// Rollback discards the transaction and releases the writer lock.
+func (w *writer) Rollback() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	defer w.s.mu.Unlock()
+	w.s.lastAdded = w.lastAdded
+	return w.tx.Rollback()
+}
+
+func (w *writer) next(now int64) int64 {
+	w.s.lastAdded = max(now, w.s.lastAdded+1)
+	return w.s.lastAdded
+}
+
+func (w *writer) writeDerived(ctx context.Context, seq int64, o *store.Object) error {
+	ix := &o.Index
+	if ix.Name != "" || ix.Description != "" || len(ix.Aliases) > 0 {
+		if _, err := w.fts.ExecContext(ctx, seq, ix.Name, ix.Description, strings.Join(ix.Aliases, "\n")); err != nil {
+			return err
+		}
+	}
+	for _, r := range ix.Refs {
+		if _, err := w.ref.ExecContext(ctx, r.Target, r.Prop, seq); err != nil {
+			return err
+		}
+	}
+	for _, l := range ix.Labels {
+		if _, err := w.label.ExecContext(ctx, l, seq); err != nil {
+			return err
+		}
+	}
+	for _, e := range ix.ExternalIDs {
+		if _, err := w.extID.ExecContext(ctx, e, seq); err != nil {
+			return err
+		}
+	}
+	for _, v := range ix.Values {
+		if _, err := w.value.ExecContext(ctx, v, seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Put writes a batch inside the transaction. On error the caller must roll back.
+func (w *writer) Put(ctx context.Context, batch []*store.Object, opts store.PutOptions) (res store.PutResult, err error) {
+	if w.done {
+		return res, fmt.Errorf("sqlite: transaction already ended")
+	}
+	if opts.Collection != "" {
+		var n int
+		if err = w.collExists.QueryRowContext(ctx, opts.Collection).Scan(&n); err != nil {
+			return res, fmt.Errorf("sqlite: collection %s: %w", opts.Collection, err)
+		}
+		if n == 0 {
+			return res, fmt.Errorf("sqlite: collection %s: %w", opts.Collection, store.ErrNotFound)
+		}
+	}
+	now := time.Now().UnixNano()
+	res.Outcomes = make([]store.Outcome, len(batch))
+	for i, o := range batch {
+		if err = ctx.Err(); err != nil {
+			return res, err
+		}
+		vkey := o.VersionKey()
+		var (
+			exactSeq, latestSeq int64
+			latestKey           string
+			exactRaw            []byte
+		)
+		rows, qerr := w.lookup.QueryContext(ctx, o.ID, vkey)
+		if qerr != nil {
+			return res, fmt.Errorf("sqlite: look up %s: %w", o.ID, qerr)
+		}
+		for rows.Next() {
+			var seq int64
+			var k string
+			var latest bool
+			var raw []byte
+			if err = rows.Scan(&seq, &k, &latest, &raw); err != nil {
+				rows.Close()
+				return res, fmt.Errorf("sqlite: look up %s: %w", o.ID, err)
+			}
+			if k == vkey {
+				exactSeq, exactRaw = seq, raw
+			}
+			if latest {
+				latestSeq, latestKey = seq, k
+			}
+		}
+		rows.Close()
+		if err = rows.Err(); err != nil {
+			return res, fmt.Errorf("sqlite: look up %s: %w", o.ID, err)
+		}
+		markings := strings.Join(o.Markings, " ")
+		var seq int64
+		switch {
+		case exactSeq != 0 && (vkey != "" || bytes.Equal(exactRaw, o.Raw)):
+			// The same version is stored: by the specification, id and
+			// modified identify an object version.
+			res.Outcomes[i] = store.OutcomeUnchanged
+			res.Unchanged++
+			seq = exactSeq
+		case exactSeq != 0:
+			// An object without a version key (a cyber-observable) whose
+			// content changed: the new content replaces the old.
+			if _, err = w.replace.ExecContext(ctx, o.Type, o.SpecVersion, o.CreatedByRef, markings, o.Revoked, o.Raw, exactSeq); err != nil {
+				return res, fmt.Errorf("sqlite: replace %s: %w", o.ID, err)
+			}
+			for _, st := range w.delDerived {
+				if _, err = st.ExecContext(ctx, exactSeq); err != nil {
+					return res, fmt.Errorf("sqlite: replace %s: %w", o.ID, err)
+				}
+			}
+			if _, err = w.ftsDelete.ExecContext(ctx, exactSeq); err != nil {
+				return res, fmt.Errorf("sqlite: replace %s: %w", o.ID, err)
+			}
+			if err = w.writeDerived(ctx, exactSeq, o); err != nil {
+				return res, fmt.Errorf("sqlite: index %s: %w", o.ID, err)
+			}
+			res.Outcomes[i] = store.OutcomeNewVersion
+			res.NewVersions++
+			seq = exactSeq
+		default:
+			isLatest := latestSeq == 0 || vkey > latestKey
+			r, ierr := w.insert.ExecContext(ctx, o.ID, o.Type, vkey, o.SpecVersion, o.CreatedByRef, markings, o.Revoked, isLatest, w.next(now), o.Raw)
+			if ierr != nil {
+				err = ierr
+				return res, fmt.Errorf("sqlite: insert %s: %w", o.ID, err)
+			}
+			seq, _ = r.LastInsertId()
+			if isLatest && latestSeq != 0 {
+				if _, err = w.demote.ExecContext(ctx, latestSeq); err != nil {
+					return res, fmt.Errorf("sqlite: update %s: %w", o.ID, err)
+				}
+			}
+			if err = w.writeDerived(ctx, seq, o); err != nil {
+				return res, fmt.Errorf("sqlite: index %s: %w", o.ID, err)
+			}
+			if latestSeq == 0 {
+				res.Outcomes[i] = store.OutcomeNew
+				res.New++
+			} else {
+				res.Outcomes[i] = store.OutcomeNewVersion
+				res.NewVersions++
+			}
+		}
+		if opts.Collection != "" {
+			if _, err = w.member.ExecContext(ctx, opts.Collection, seq, w.next(now)); err != nil {
+				return res, fmt.Errorf("sqlite: add %s to collection: %w", o.ID, err)
+			}
+		}
+	}
+	return res, nil
+}
