@@ -1,0 +1,83 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/mamori-cti/mamori/internal/api"
+)
+
+func init() {
+	register(&Command{
+		Name:    "serve",
+		Args:    "",
+		Summary: "run the REST API (and health and metrics endpoints)",
+		Help: `Serves, on --listen (loopback by default):
+  GET  /healthz                               store health
+  GET  /metrics                               Prometheus metrics
+  GET  /api/v1/objects                        search: type, text, value, ref, label,
+                                              external_id, created_by, limit, next
+  GET  /api/v1/objects/{id}                   one object (all_versions=true for every version)
+  GET  /api/v1/objects/{id}/relationships     relationships from or to an object
+  POST /api/v1/bundles                        import a STIX bundle (collection=, strict=true)
+
+Stops gracefully on SIGINT or SIGTERM: requests in flight finish first.`,
+		Run: func(ctx context.Context, env *Env, fs *flag.FlagSet) func([]string) error {
+			listen := fs.String("listen", envOr(env.Getenv, "MAMORI_LISTEN", "127.0.0.1:8080"), "address to listen on (env MAMORI_LISTEN)")
+			maxBody := fs.Int64("max-body", api.DefaultMaxBody, "largest request body in bytes")
+			return func(args []string) error {
+				if len(args) > 0 {
+					return usagef("unexpected argument %q", args[0])
+				}
+				return env.serve(ctx, *listen, *maxBody, nil)
+			}
+		},
+	})
+}
+
+// serve runs the HTTP server until ctx ends. ready, when set, receives the
+// bound address once the server accepts connections.
+func (env *Env) serve(ctx context.Context, listen string, maxBody int64, ready func(addr string)) error {
+	st, err := env.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	srv := api.New(st, newImporter(st), api.Options{MaxBodyBytes: maxBody, Log: env.Log})
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          nil,
+	}
+	env.Log.Info("mamori serving", "addr", "http://"+ln.Addr().String(), "data", env.DataDir)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	env.Log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
