@@ -115,6 +115,4 @@ func sameObjects(t testing.TB, want, got map[string]any) {
 	}
 }
 
-
-
 func normalize(v string) string { return stix.NormalizeValue(v) }

@@ -266,8 +266,8 @@ func (im *Importer) prepare(c *chunk, source, bundleSpec string, v *stix.Validat
 		reject := func(id string, vs stix.Violations) {
 			c.rejs = append(c.rejs, Rejection{Source: source, Index: it.index, Path: fmt.Sprintf("$.objects[%d]", it.index), ID: id, Violations: vs, Object: it.raw})
 		}
-		if len(it.raw) > MaxObjectSize {
-			reject("", stix.Violations{{Path: "$", Rule: "object-size", Msg: fmt.Sprintf("object is %d bytes, the limit is %d", len(it.raw), MaxObjectSize)}})
+		if it.raw == nil {
+			reject("", stix.Violations{{Path: "$", Rule: "object-size", Msg: fmt.Sprintf("object is larger than the limit of %d bytes", MaxObjectSize)}})
 			continue
 		}
 		if !utf8.Valid(it.raw) {
@@ -285,12 +285,13 @@ func (im *Importer) prepare(c *chunk, source, bundleSpec string, v *stix.Validat
 			reject("", stix.Violations{{Path: "$", Rule: "json-object", Msg: msg}})
 			continue
 		}
-		id, _ := m["id"].(string)
-		raw, err := compact(it.raw)
-		if err != nil {
-			reject(id, stix.Violations{{Path: "$", Rule: "json-object", Msg: err.Error()}})
+		if _, err := dec.Token(); err != io.EOF {
+			reject("", stix.Violations{{Path: "$", Rule: "json-object", Msg: "data after the end of the object"}})
 			continue
 		}
+		id, _ := m["id"].(string)
+		raw := []byte(it.raw) // already compact: the bundle reader removes white space
+		var err error
 		sv, _ := m["spec_version"].(string)
 		if sv == "2.0" || (sv == "" && bundleSpec == "2.0") {
 			if stix.Upgrade20(m) {

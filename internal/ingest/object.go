@@ -1,8 +1,6 @@
 package ingest
 
 import (
-	"bytes"
-	"encoding/json"
 	"strings"
 
 	"github.com/mamori-cti/mamori/internal/stix"
@@ -100,14 +98,4 @@ func appendUnique(l []string, v string) []string {
 		}
 	}
 	return append(l, v)
-}
-
-// compact returns raw without insignificant white space, in a new slice.
-func compact(raw []byte) ([]byte, error) {
-	var b bytes.Buffer
-	b.Grow(len(raw))
-	if err := json.Compact(&b, raw); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
 }
