@@ -11,11 +11,14 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mamori-cti/mamori/internal/access"
+	"github.com/mamori-cti/mamori/internal/audit"
 	"github.com/mamori-cti/mamori/internal/ingest"
 	"github.com/mamori-cti/mamori/internal/stix"
 	"github.com/mamori-cti/mamori/internal/store"
@@ -29,11 +32,18 @@ type Options struct {
 	Log *slog.Logger
 	// Registry receives the API's metrics; default a new registry.
 	Registry *prometheus.Registry
+	// Auth identifies callers; every /api/v1 route requires a principal.
+	Auth access.Authenticator
+	// Audit, when set, records imports, sign-ins, token use and reads of
+	// restricted objects.
+	Audit *audit.Log
 }
 
 // Server holds the API's dependencies.
 type Server struct {
-	st      store.Store
+	authMu   sync.Mutex
+	authSeen map[string]time.Time
+	st       store.Store
 	im      *ingest.Importer
 	opts    Options
 	mux     *http.ServeMux
@@ -57,14 +67,14 @@ func New(st store.Store, im *ingest.Importer, opts Options) *Server {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{st: st, im: im, opts: opts, mux: http.NewServeMux()}
+	s := &Server{st: st, im: im, opts: opts, mux: http.NewServeMux(), authSeen: map[string]time.Time{}}
 	s.metrics = newMetrics(opts.Registry, st)
 	s.handle("GET /healthz", s.health)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
-	s.handle("GET /api/v1/objects", s.listObjects)
-	s.handle("GET /api/v1/objects/{id}", s.getObject)
-	s.handle("GET /api/v1/objects/{id}/relationships", s.relationships)
-	s.handle("POST /api/v1/bundles", s.postBundle)
+	s.handle("GET /api/v1/objects", s.authed(s.listObjects))
+	s.handle("GET /api/v1/objects/{id}", s.authed(s.getObject))
+	s.handle("GET /api/v1/objects/{id}/relationships", s.authed(s.relationships))
+	s.handle("POST /api/v1/bundles", s.authed(s.postBundle))
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Msg: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
@@ -123,6 +133,58 @@ func badRequest(format string, a ...any) error {
 
 // streamed is returned by handlers that wrote the response themselves.
 type streamed struct{}
+
+type handlerFunc = func(w http.ResponseWriter, r *http.Request) (any, error)
+
+// authed requires an authenticated principal and puts it in the context.
+func (s *Server) authed(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) (any, error) {
+		if s.opts.Auth == nil {
+			return nil, &Error{Status: http.StatusUnauthorized, Msg: "authentication is not configured"}
+		}
+		p, err := s.opts.Auth.Authenticate(r)
+		switch {
+		case errors.Is(err, access.ErrThrottled):
+			w.Header().Set("Retry-After", "60")
+			return nil, &Error{Status: http.StatusTooManyRequests, Msg: "too many requests; retry later"}
+		case err != nil || p == nil:
+			w.Header().Set("WWW-Authenticate", `Basic realm="mamori", charset="UTF-8"`)
+			w.Header().Add("WWW-Authenticate", `Bearer realm="mamori"`)
+			if s.opts.Audit != nil && r.Header.Get("Authorization") != "" {
+				user, _, _ := r.BasicAuth()
+				s.opts.Audit.Record(r.Context(), audit.Entry{Actor: user, Action: "auth.fail", Target: r.URL.Path, Detail: map[string]string{"client": r.RemoteAddr}})
+			}
+			return nil, &Error{Status: http.StatusUnauthorized, Msg: "authentication required: HTTP Basic or a Bearer token"}
+		}
+		s.noteAuth(r, p)
+		return h(w, r.WithContext(access.WithPrincipal(r.Context(), p)))
+	}
+}
+
+// noteAuth records sign-ins and token use in the audit trail, at most once
+// per principal every ten minutes so that the trail stays readable.
+func (s *Server) noteAuth(r *http.Request, p *access.Principal) {
+	if s.opts.Audit == nil {
+		return
+	}
+	key, action := "user:"+p.UserID, "login"
+	if p.TokenID != "" {
+		key, action = "token:"+p.TokenID, "token.use"
+	}
+	now := time.Now()
+	s.authMu.Lock()
+	last, seen := s.authSeen[key]
+	if !seen || now.Sub(last) > 10*time.Minute {
+		s.authSeen[key] = now
+	}
+	s.authMu.Unlock()
+	if !seen || now.Sub(last) > 10*time.Minute {
+		s.opts.Audit.Record(r.Context(), audit.Entry{Actor: p.User, Org: p.OrgID, Action: action, Target: p.TokenID, Detail: map[string]string{"client": r.RemoteAddr}})
+	}
+}
+
+// viewer is the read restriction of the request's principal.
+func viewer(r *http.Request) *store.Viewer { return access.FromContext(r.Context()).Viewer() }
 
 // handle registers a handler that returns a value to encode as JSON.
 func (s *Server) handle(pattern string, h func(w http.ResponseWriter, r *http.Request) (any, error)) {
@@ -293,13 +355,14 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) (any, error
 	if err != nil {
 		return nil, err
 	}
+	q.Viewer = viewer(r)
 	return s.streamPage(w, r, q)
 }
 
 func (s *Server) getObject(w http.ResponseWriter, r *http.Request) (any, error) {
 	id := r.PathValue("id")
 	if all, _ := strconv.ParseBool(r.URL.Query().Get("all_versions")); all {
-		q := store.Query{IDs: []string{id}, Versions: store.VersionsAll, IncludeRevoked: true}
+		q := store.Query{IDs: []string{id}, Versions: store.VersionsAll, IncludeRevoked: true, Viewer: viewer(r)}
 		n, err := s.st.Count(r.Context(), q)
 		if err != nil {
 			return nil, err
@@ -310,13 +373,14 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) (any, error) 
 		q.Limit = MaxPageSize
 		return s.streamPage(w, r, q)
 	}
-	rec, err := s.st.Get(r.Context(), id, store.GetOptions{})
+	rec, err := s.st.Get(r.Context(), id, store.GetOptions{Viewer: viewer(r)})
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, &Error{Status: http.StatusNotFound, Msg: "no object " + id}
 		}
 		return nil, err
 	}
+	s.noteRestrictedRead(r, rec)
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(rec.Raw)
 	io.WriteString(w, "\n")
@@ -329,7 +393,7 @@ func (s *Server) relationships(w http.ResponseWriter, r *http.Request) (any, err
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.st.Get(r.Context(), id, store.GetOptions{}); err != nil {
+	if _, err := s.st.Get(r.Context(), id, store.GetOptions{Viewer: viewer(r)}); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, &Error{Status: http.StatusNotFound, Msg: "no object " + id}
 		}
@@ -337,6 +401,7 @@ func (s *Server) relationships(w http.ResponseWriter, r *http.Request) (any, err
 	}
 	q.Ref = id
 	q.Types = []string{"relationship"}
+	q.Viewer = viewer(r)
 	return s.streamPage(w, r, q)
 }
 
@@ -347,9 +412,13 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) (any, error)
 	if r.ContentLength > s.opts.MaxBodyBytes {
 		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("body is %d bytes, the limit is %d", r.ContentLength, s.opts.MaxBodyBytes)}
 	}
+	p := access.FromContext(r.Context())
+	if !p.CanWrite() {
+		return nil, &Error{Status: http.StatusForbidden, Msg: "role " + string(p.Role) + " may not import"}
+	}
 	body := http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
 	v := r.URL.Query()
-	opts := ingest.Options{}
+	opts := ingest.Options{Owner: p.OrgID, Level: store.LevelCommunity}
 	if b, err := strconv.ParseBool(v.Get("strict")); err == nil {
 		opts.Strict = b
 	}
@@ -362,6 +431,30 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) (any, error)
 			return nil, err
 		}
 		opts.Collection = coll.ID
+		opts.Level, opts.Group = coll.Level, coll.Group
+	}
+	if d := v.Get("distribution"); d != "" {
+		lvl, err := access.ParseLevel(d)
+		if err != nil {
+			return nil, badRequest("distribution: %v", err)
+		}
+		opts.Level = lvl
+	}
+	if g := v.Get("sharing_group"); g != "" {
+		grp, err := s.st.Group(r.Context(), g)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, badRequest("sharing_group: no group %q", g)
+			}
+			return nil, err
+		}
+		if !memberOf(p, grp.ID) {
+			return nil, &Error{Status: http.StatusForbidden, Msg: "your organisation is not a member of sharing group " + g}
+		}
+		opts.Group = grp.ID
+		if v.Get("distribution") == "" {
+			opts.Level = store.LevelGroup
+		}
 	}
 	var rejections []ingest.Rejection
 	opts.OnReject = func(rj ingest.Rejection) {
@@ -371,6 +464,10 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) (any, error)
 		}
 	}
 	res, err := s.im.ImportBundle(r.Context(), body, "request", opts)
+	if s.opts.Audit != nil {
+		s.opts.Audit.Record(r.Context(), audit.Entry{Actor: p.User, Org: p.OrgID, Action: "import", Target: opts.Collection,
+			Detail: map[string]any{"read": res.Read, "new": res.New, "new_versions": res.NewVersions, "rejected": res.Rejected, "committed": err == nil}})
+	}
 	s.metrics.imported.Add(float64(res.New + res.NewVersions))
 	s.metrics.rejected.Add(float64(res.Rejected))
 	type reply struct {
@@ -398,6 +495,24 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) (any, error)
 		rejections = []ingest.Rejection{}
 	}
 	return reply{res, rejections}, nil
+}
+
+func memberOf(p *access.Principal, group string) bool {
+	for _, g := range p.Groups {
+		if g == group {
+			return true
+		}
+	}
+	return false
+}
+
+// noteRestrictedRead audits reads of objects not shared with the whole community.
+func (s *Server) noteRestrictedRead(r *http.Request, rec *store.Record) {
+	if s.opts.Audit == nil || rec.Access.Level >= store.LevelCommunity {
+		return
+	}
+	p := access.FromContext(r.Context())
+	s.opts.Audit.Record(r.Context(), audit.Entry{Actor: p.User, Org: p.OrgID, Action: "read", Target: rec.ID})
 }
 
 type metrics struct {

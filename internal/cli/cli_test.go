@@ -145,6 +145,16 @@ func TestServe(t *testing.T) {
 	if code, out, errOut := run(t, data, "", "import", "../../testdata/kb-sample.json"); code != 0 {
 		t.Fatalf("import: %s %s", out, errOut)
 	}
+	for _, args := range [][]string{{"org", "add", "CSIRT"}, {"user", "add", "--org", "CSIRT", "--role", "reader", "rita"}} {
+		if code, out, errOut := run(t, data, "", args...); code != 0 {
+			t.Fatalf("%v: %s %s", args, out, errOut)
+		}
+	}
+	code, token, errOut := run(t, data, "", "token", "create", "--user", "rita")
+	if code != 0 || !strings.HasPrefix(token, "mamori_") || !strings.Contains(errOut, "shown once") {
+		t.Fatalf("token create: %d %q %q", code, token, errOut)
+	}
+	token = strings.TrimSpace(token)
 	ctx, cancel := context.WithCancel(context.Background())
 	env := &Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, DataDir: data, Getenv: func(string) string { return "" }}
 	env.Log = discardLogger()
@@ -161,7 +171,9 @@ func TestServe(t *testing.T) {
 	}
 	base := "http://" + addr
 	get := func(path string) (int, string) {
-		resp, err := http.Get(base + path)
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -177,6 +189,9 @@ func TestServe(t *testing.T) {
 	}
 	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "mamori_store_objects") {
 		t.Fatalf("metrics: %d", code)
+	}
+	if resp, err := http.Get(base + "/api/v1/objects"); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("anonymous read: %v %v", resp.StatusCode, err)
 	}
 	if code, _ := get("/api/v1/objects/malware--00000000-0000-4000-8000-000000000000"); code != 404 {
 		t.Fatalf("missing object: %d", code)

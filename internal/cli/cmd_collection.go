@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/mamori-cti/mamori/internal/access"
 	"github.com/mamori-cti/mamori/internal/store"
 )
 
@@ -18,16 +19,30 @@ func init() {
 			title := fs.String("title", "", "title (required, unique)")
 			id := fs.String("id", "", "collection id, a UUID (default: a new random one)")
 			desc := fs.String("description", "", "description")
+			dist := fs.String("distribution", "community", "default distribution of objects written into it: org, group, community, connected or public")
+			group := fs.String("sharing-group", "", "default sharing group (with --distribution group)")
 			return func(args []string) error {
 				if *title == "" {
 					return usagef("--title is required")
+				}
+				lvl, err := access.ParseLevel(*dist)
+				if err != nil {
+					return usagef("--distribution: %v", err)
 				}
 				st, err := env.openStore(ctx)
 				if err != nil {
 					return err
 				}
 				defer st.Close()
-				c, err := st.CreateCollection(ctx, store.Collection{ID: *id, Title: *title, Description: *desc})
+				coll := store.Collection{ID: *id, Title: *title, Description: *desc, Level: lvl}
+				if *group != "" {
+					g, err := st.Group(ctx, *group)
+					if err != nil {
+						return err
+					}
+					coll.Group = g.ID
+				}
+				c, err := st.CreateCollection(ctx, coll)
 				if err != nil {
 					return err
 				}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/mamori-cti/mamori/internal/access"
 	"github.com/mamori-cti/mamori/internal/ingest"
 	"github.com/mamori-cti/mamori/internal/store"
 )
@@ -37,23 +38,63 @@ Examples:
 			strict := fs.Bool("strict", false, "write nothing from a file that has any invalid object")
 			rejects := fs.String("rejects", "", "write each rejected object with its reasons to this file, as JSON lines")
 			quiet := fs.Bool("quiet", false, "do not list each rejected object on standard error")
+			var ao accessFlags
+			ao.register(fs)
 			return func(args []string) error {
 				if len(args) == 0 {
 					return usagef("no file to import")
 				}
-				return env.runImport(ctx, args, *collection, *strict, *rejects, *quiet)
+				return env.runImport(ctx, args, *collection, *strict, *rejects, *quiet, ao)
 			}
 		},
 	})
 }
 
-func (env *Env) runImport(ctx context.Context, files []string, collection string, strict bool, rejectsPath string, quiet bool) error {
+// accessFlags are the distribution flags of commands that write objects.
+type accessFlags struct {
+	org, distribution, group string
+}
+
+func (a *accessFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.org, "org", "", "organisation that owns the objects (default: the instance)")
+	fs.StringVar(&a.distribution, "distribution", "", "org, group, community, connected or public (default: the collection's, else community); TLP markings cap it")
+	fs.StringVar(&a.group, "sharing-group", "", "sharing group that may read the objects (implies --distribution group)")
+}
+
+// apply resolves the flags into import options.
+func (a *accessFlags) apply(ctx context.Context, st store.Store, opts *ingest.Options) error {
+	if a.org != "" {
+		o, err := st.Org(ctx, a.org)
+		if err != nil {
+			return fmt.Errorf("--org: %w", err)
+		}
+		opts.Owner = o.ID
+	}
+	if a.group != "" {
+		g, err := st.Group(ctx, a.group)
+		if err != nil {
+			return fmt.Errorf("--sharing-group: %w", err)
+		}
+		opts.Group = g.ID
+		opts.Level = store.LevelGroup
+	}
+	if a.distribution != "" {
+		l, err := access.ParseLevel(a.distribution)
+		if err != nil {
+			return usagef("--distribution: %v", err)
+		}
+		opts.Level = l
+	}
+	return nil
+}
+
+func (env *Env) runImport(ctx context.Context, files []string, collection string, strict bool, rejectsPath string, quiet bool, ao accessFlags) error {
 	st, err := env.openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	opts := ingest.Options{Strict: strict}
+	opts := ingest.Options{Strict: strict, Level: store.LevelCommunity}
 	if collection != "" {
 		c, err := st.Collection(ctx, collection)
 		if err != nil {
@@ -63,6 +104,10 @@ func (env *Env) runImport(ctx context.Context, files []string, collection string
 			return err
 		}
 		opts.Collection = c.ID
+		opts.Level, opts.Group = c.Level, c.Group
+	}
+	if err := ao.apply(ctx, st, &opts); err != nil {
+		return err
 	}
 	if rejectsPath != "" {
 		f, err := os.Create(rejectsPath)

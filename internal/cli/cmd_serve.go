@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mamori-cti/mamori/internal/access"
 	"github.com/mamori-cti/mamori/internal/api"
+	"github.com/mamori-cti/mamori/internal/audit"
 )
 
 func init() {
@@ -48,7 +50,20 @@ func (env *Env) serve(ctx context.Context, listen string, maxBody int64, ready f
 		return err
 	}
 	defer st.Close()
-	srv := api.New(st, newImporter(st), api.Options{MaxBodyBytes: maxBody, Log: env.Log})
+	svc := access.NewService(st)
+	auditLog := audit.New(st)
+	// First start: an empty instance gets an organisation and an
+	// administrator whose password is printed once.
+	pw, err := svc.EnsureFirstAdmin(ctx, envOr(env.Getenv, "MAMORI_FIRST_ORG", "mamori"), "admin")
+	if err != nil {
+		return fmt.Errorf("create the first administrator: %w", err)
+	}
+	if pw != "" {
+		auditLog.Record(ctx, audit.Entry{Actor: "system", Action: "init", Target: "admin"})
+		fmt.Fprintf(env.Stderr, "\nFirst start: created organisation %q and user \"admin\".\nPassword (shown only now): %s\n\n",
+			envOr(env.Getenv, "MAMORI_FIRST_ORG", "mamori"), pw)
+	}
+	srv := api.New(st, newImporter(st), api.Options{MaxBodyBytes: maxBody, Log: env.Log, Auth: svc, Audit: auditLog})
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/mamori-cti/mamori/internal/access"
 	"github.com/mamori-cti/mamori/internal/stix"
 	"github.com/mamori-cti/mamori/internal/store"
 )
@@ -36,6 +37,15 @@ type Importer struct {
 type Options struct {
 	// Collection is the id of a collection that receives every object.
 	Collection string
+	// Owner is the organisation id that owns the imported objects ("" for
+	// the instance).
+	Owner string
+	// Level is the distribution chosen for the objects; TLP markings cap it
+	// per object (see access.Effective). The zero value is LevelOrg: callers
+	// set it explicitly, usually from the collection's default.
+	Level store.Level
+	// Group is the sharing group id when Level is store.LevelGroup.
+	Group string
 	// Strict makes a document all-or-nothing: one rejected object and
 	// nothing of the document is written.
 	Strict bool
@@ -360,6 +370,9 @@ func (im *Importer) write(ctx, txCtx context.Context, w *store.Writer, c *chunk,
 		if *w, err = im.Store.Begin(txCtx); err != nil {
 			return err
 		}
+	}
+	for _, o := range c.objs {
+		o.Access = access.Effective(opts.Owner, opts.Level, opts.Group, o.Markings)
 	}
 	pr, err := (*w).Put(ctx, c.objs, store.PutOptions{Collection: opts.Collection})
 	if err != nil {

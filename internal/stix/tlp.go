@@ -14,10 +14,10 @@ package stix
 
 // Identifiers of the TLP 1.0 marking definitions.
 const (
-	tlpWhiteID = "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"
-	tlpGreenID = "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"
-	tlpAmberID = "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"
-	tlpRedID   = "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed"
+	TLP1WhiteID = "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"
+	TLP1GreenID = "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"
+	TLP1AmberID = "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"
+	TLP1RedID   = "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed"
 )
 
 // Identifiers of the TLP 2.0 marking definitions and of the extension
@@ -25,11 +25,11 @@ const (
 const (
 	TLP2ExtensionID = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
 
-	tlp2ClearID       = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
-	tlp2GreenID       = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
-	tlp2AmberID       = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
-	tlp2AmberStrictID = "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
-	tlp2RedID         = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+	TLP2ClearID       = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
+	TLP2GreenID       = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+	TLP2AmberID       = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
+	TLP2AmberStrictID = "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
+	TLP2RedID         = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
 )
 
 // The TLP 1.0 marking definitions exactly as STIX 2.1 section 7.2.1.4
@@ -161,15 +161,15 @@ const (
 )
 
 var tlpLevelByID = map[string]string{
-	tlpWhiteID:        TLPClear,
-	tlpGreenID:        TLPGreen,
-	tlpAmberID:        TLPAmber,
-	tlpRedID:          TLPRed,
-	tlp2ClearID:       TLPClear,
-	tlp2GreenID:       TLPGreen,
-	tlp2AmberID:       TLPAmber,
-	tlp2AmberStrictID: TLPAmberStrict,
-	tlp2RedID:         TLPRed,
+	TLP1WhiteID:        TLPClear,
+	TLP1GreenID:        TLPGreen,
+	TLP1AmberID:        TLPAmber,
+	TLP1RedID:          TLPRed,
+	TLP2ClearID:       TLPClear,
+	TLP2GreenID:       TLPGreen,
+	TLP2AmberID:       TLPAmber,
+	TLP2AmberStrictID: TLPAmberStrict,
+	TLP2RedID:         TLPRed,
 }
 
 // TLPLevel maps the identifier of a predefined TLP 1.0 or TLP 2.0 marking

@@ -1417,7 +1417,7 @@ func checkMACValue(v *validator, obj map[string]any, p *pathSeg) {
 // tlpLevels1 maps the TLP 1.0 levels to the identifiers of their predefined
 // marking definitions (section 7.2.1.4).
 var tlpLevels1 = map[string]string{
-	"white": tlpWhiteID, "green": tlpGreenID, "amber": tlpAmberID, "red": tlpRedID,
+	"white": TLP1WhiteID, "green": TLP1GreenID, "amber": TLP1AmberID, "red": TLP1RedID,
 }
 
 func checkMarkingDefinition(v *validator, obj map[string]any, p *pathSeg) {

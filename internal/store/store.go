@@ -47,6 +47,11 @@ type Store interface {
 	// Collection finds a collection by id or title; ErrNotFound when absent.
 	Collection(ctx context.Context, idOrTitle string) (Collection, error)
 
+	// Directory stores organisations, users, tokens and sharing groups.
+	Directory
+	// AuditLog stores the audit trail.
+	AuditLog
+
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
@@ -79,10 +84,73 @@ type Object struct {
 	CreatedByRef string
 	// Markings holds object_marking_refs.
 	Markings []string
+	// Access says who may read this version; see package access.
+	Access Access
 	// Index holds the derived keys a backend indexes for queries.
 	Index IndexKeys
 	// Raw is the object's JSON, compact, as it will be exported.
 	Raw []byte
+}
+
+// Level is how far an object version is distributed, from narrowest to
+// widest. The access package computes it from the writer's choice, the
+// collection's default and the TLP marking, which caps it.
+type Level uint8
+
+// Distribution levels.
+const (
+	LevelOrg       Level = iota // the owning organisation only
+	LevelGroup                  // the owner and the members of one sharing group
+	LevelCommunity              // every organisation on this instance
+	LevelConnected              // also connected communities (federated instances)
+	LevelPublic                 // anyone
+)
+
+// Access is the effective distribution of one object version.
+type Access struct {
+	// Owner is the id of the owning organisation ("" for the instance itself).
+	Owner string
+	// Level is the effective level, already capped by TLP.
+	Level Level
+	// Group is the sharing group id when Level is LevelGroup.
+	Group string
+}
+
+// Viewer restricts a query to what one organisation may read. A nil Viewer
+// in a Query means no restriction: only trusted, local callers (the CLI on
+// the data directory, internal jobs) leave it nil.
+type Viewer struct {
+	Org    string   // the reader's organisation id
+	Groups []string // the sharing groups the organisation belongs to
+	// MinLevel, when above LevelOrg, also requires objects of other
+	// organisations to be distributed at least this widely (LevelConnected
+	// for sync peers, LevelPublic for anonymous readers).
+	MinLevel Level
+	// All lifts the restriction (instance administrators).
+	All bool
+}
+
+// CanRead is the Go form of the restriction a Viewer puts on queries; the
+// backends express the same rule in their query language, and the
+// conformance suite checks that the two agree.
+func (v *Viewer) CanRead(a Access) bool {
+	if v == nil || v.All {
+		return true
+	}
+	if a.Owner != "" && a.Owner == v.Org && v.MinLevel <= LevelCommunity {
+		return true
+	}
+	switch {
+	case a.Level >= LevelCommunity:
+		return a.Level >= v.MinLevel
+	case a.Level == LevelGroup && v.MinLevel <= LevelGroup:
+		for _, g := range v.Groups {
+			if g == a.Group && g != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // IndexKeys are the values of an object that queries look up.
@@ -155,6 +223,8 @@ func (r *PutResult) Add(o PutResult) {
 type GetOptions struct {
 	// Modified, when non-zero, selects the version with this version key.
 	Modified time.Time
+	// Viewer, when set, makes an invisible version look absent (ErrNotFound).
+	Viewer *Viewer
 }
 
 // Record is one stored object version.
@@ -170,6 +240,7 @@ type Record struct {
 	SpecVersion string
 	Latest      bool
 	Revoked     bool
+	Access      Access
 	Raw         []byte
 }
 
@@ -194,6 +265,8 @@ type Query struct {
 	Label      string
 	ExternalID string
 	CreatedBy  string
+	// Modified keeps only versions with one of these version keys.
+	Modified []time.Time
 	// ModifiedSince keeps versions with Modified at or after it.
 	ModifiedSince time.Time
 	// AddedAfter keeps versions added strictly after it.
@@ -210,6 +283,8 @@ type Query struct {
 	AfterSeq int64
 	// Limit caps the number of records; 0 means no cap.
 	Limit int
+	// Viewer, when set, keeps only what that reader may see.
+	Viewer *Viewer
 }
 
 // Iterator walks a result. Use:
@@ -240,6 +315,10 @@ type Collection struct {
 	Title       string
 	Description string
 	Created     time.Time
+	// Level and Group are the default distribution of objects written
+	// into the collection without an explicit one.
+	Level Level
+	Group string
 }
 
 // VersionKeyLayout formats version keys: fixed width, so that the text order

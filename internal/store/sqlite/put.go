@@ -68,9 +68,9 @@ func (s *Store) begin(ctx context.Context) (*writer, error) {
 		return st
 	}
 	w.lookup = prep(`SELECT seq, vkey, latest, raw FROM objects WHERE id = ?1 AND (vkey = ?2 OR latest = 1)`)
-	w.insert = prep(`INSERT INTO objects (id, type, vkey, spec_version, created_by, markings, revoked, latest, added, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	w.insert = prep(`INSERT INTO objects (id, type, vkey, spec_version, created_by, markings, revoked, latest, added, owner, level, sgroup, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	w.demote = prep(`UPDATE objects SET latest = 0 WHERE seq = ?`)
-	w.replace = prep(`UPDATE objects SET type = ?, spec_version = ?, created_by = ?, markings = ?, revoked = ?, raw = ? WHERE seq = ?`)
+	w.replace = prep(`UPDATE objects SET type = ?, spec_version = ?, created_by = ?, markings = ?, revoked = ?, owner = ?, level = ?, sgroup = ?, raw = ? WHERE seq = ?`)
 	w.fts = prep(`INSERT INTO objects_fts (rowid, name, description, aliases) VALUES (?, ?, ?, ?)`)
 	w.ftsDelete = prep(`DELETE FROM objects_fts WHERE rowid = ?`)
 	w.ref = prep(`INSERT INTO refs (target, prop, seq) VALUES (?, ?, ?)`)
@@ -212,7 +212,7 @@ func (w *writer) Put(ctx context.Context, batch []*store.Object, opts store.PutO
 		case exactSeq != 0:
 			// An object without a version key (a cyber-observable) whose
 			// content changed: the new content replaces the old.
-			if _, err = w.replace.ExecContext(ctx, o.Type, o.SpecVersion, o.CreatedByRef, markings, o.Revoked, o.Raw, exactSeq); err != nil {
+			if _, err = w.replace.ExecContext(ctx, o.Type, o.SpecVersion, o.CreatedByRef, markings, o.Revoked, o.Access.Owner, o.Access.Level, o.Access.Group, o.Raw, exactSeq); err != nil {
 				return res, fmt.Errorf("sqlite: replace %s: %w", o.ID, err)
 			}
 			for _, st := range w.delDerived {
@@ -231,7 +231,7 @@ func (w *writer) Put(ctx context.Context, batch []*store.Object, opts store.PutO
 			seq = exactSeq
 		default:
 			isLatest := latestSeq == 0 || vkey > latestKey
-			r, ierr := w.insert.ExecContext(ctx, o.ID, o.Type, vkey, o.SpecVersion, o.CreatedByRef, markings, o.Revoked, isLatest, w.next(now), o.Raw)
+			r, ierr := w.insert.ExecContext(ctx, o.ID, o.Type, vkey, o.SpecVersion, o.CreatedByRef, markings, o.Revoked, isLatest, w.next(now), o.Access.Owner, o.Access.Level, o.Access.Group, o.Raw)
 			if ierr != nil {
 				err = ierr
 				return res, fmt.Errorf("sqlite: insert %s: %w", o.ID, err)

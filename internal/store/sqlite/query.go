@@ -13,7 +13,7 @@ import (
 	"github.com/mamori-cti/mamori/internal/store"
 )
 
-const recordCols = `o.seq, o.id, o.type, o.vkey, o.added, o.spec_version, o.latest, o.revoked, o.raw`
+const recordCols = `o.seq, o.id, o.type, o.vkey, o.added, o.spec_version, o.latest, o.revoked, o.owner, o.level, o.sgroup, o.raw`
 
 // Get returns one version of id.
 func (s *Store) Get(ctx context.Context, id string, opts store.GetOptions) (*store.Record, error) {
@@ -30,13 +30,17 @@ func (s *Store) Get(ctx context.Context, id string, opts store.GetOptions) (*sto
 		}
 		return nil, fmt.Errorf("sqlite: get %s: %w", id, err)
 	}
+	if !opts.Viewer.CanRead(r.Access) {
+		// An invisible object is indistinguishable from an absent one.
+		return nil, fmt.Errorf("sqlite: %s: %w", id, store.ErrNotFound)
+	}
 	return r, nil
 }
 
 func scanRecord(scan func(...any) error, r *store.Record) error {
 	var vkey string
 	var added int64
-	if err := scan(&r.Seq, &r.ID, &r.Type, &vkey, &added, &r.SpecVersion, &r.Latest, &r.Revoked, &r.Raw); err != nil {
+	if err := scan(&r.Seq, &r.ID, &r.Type, &vkey, &added, &r.SpecVersion, &r.Latest, &r.Revoked, &r.Access.Owner, &r.Access.Level, &r.Access.Group, &r.Raw); err != nil {
 		return err
 	}
 	r.Modified = store.ParseVersionKey(vkey)
@@ -106,6 +110,17 @@ func buildQuery(q store.Query, count bool) (string, []any) {
 	if q.Text != "" {
 		add("o.seq IN (SELECT rowid FROM objects_fts WHERE objects_fts MATCH ?)", ftsQuery(q.Text))
 	}
+	if len(q.Modified) > 0 {
+		keys := make([]string, len(q.Modified))
+		for i, t := range q.Modified {
+			keys[i] = store.VersionKeyOf(t)
+		}
+		in("o.vkey", keys)
+	}
+	if v := q.Viewer; v != nil && !v.All {
+		cond, vargs := viewerSQL(v)
+		add(cond, vargs...)
+	}
 	if !q.ModifiedSince.IsZero() {
 		add("o.vkey >= ?", store.VersionKeyOf(q.ModifiedSince))
 	}
@@ -119,7 +134,7 @@ func buildQuery(q store.Query, count bool) (string, []any) {
 	if count {
 		b.WriteString("SELECT count(*) FROM ")
 	} else {
-		fmt.Fprintf(&b, "SELECT %s, o.id, o.type, o.vkey, %s, o.spec_version, o.latest, o.revoked, o.raw FROM ", seqCol, addedCol)
+		fmt.Fprintf(&b, "SELECT %s, o.id, o.type, o.vkey, %s, o.spec_version, o.latest, o.revoked, o.owner, o.level, o.sgroup, o.raw FROM ", seqCol, addedCol)
 	}
 	b.WriteString(from)
 	if len(where) > 0 {
@@ -133,6 +148,25 @@ func buildQuery(q store.Query, count bool) (string, []any) {
 		}
 	}
 	return b.String(), args
+}
+
+// viewerSQL is store.Viewer.CanRead as an SQL condition on objects o.
+func viewerSQL(v *store.Viewer) (string, []any) {
+	var ors []string
+	var args []any
+	ors = append(ors, fmt.Sprintf("o.level >= %d", max(store.LevelCommunity, v.MinLevel)))
+	if v.MinLevel <= store.LevelCommunity && v.Org != "" {
+		ors = append(ors, "(o.owner <> '' AND o.owner = ?)")
+		args = append(args, v.Org)
+	}
+	if v.MinLevel <= store.LevelGroup && len(v.Groups) > 0 {
+		ph := strings.TrimSuffix(strings.Repeat("?,", len(v.Groups)), ",")
+		ors = append(ors, fmt.Sprintf("(o.level = %d AND o.sgroup IN (%s))", store.LevelGroup, ph))
+		for _, g := range v.Groups {
+			args = append(args, g)
+		}
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args
 }
 
 // ftsQuery turns free text into an FTS5 query: every word must appear; the
@@ -251,8 +285,8 @@ func (s *Store) CreateCollection(ctx context.Context, c store.Collection) (store
 	if n > 0 {
 		return c, fmt.Errorf("sqlite: collection %q (%s) already exists: %w", c.Title, c.ID, store.ErrConflict)
 	}
-	_, err := s.wdb.ExecContext(ctx, `INSERT INTO collections (id, title, description, created) VALUES (?, ?, ?, ?)`,
-		c.ID, c.Title, c.Description, c.Created.UnixNano())
+	_, err := s.wdb.ExecContext(ctx, `INSERT INTO collections (id, title, description, created, level, sgroup) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.ID, c.Title, c.Description, c.Created.UnixNano(), c.Level, c.Group)
 	if err != nil {
 		return c, fmt.Errorf("sqlite: create collection: %w", err)
 	}
@@ -261,7 +295,7 @@ func (s *Store) CreateCollection(ctx context.Context, c store.Collection) (store
 
 // Collections lists collections by title.
 func (s *Store) Collections(ctx context.Context) ([]store.Collection, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT id, title, description, created FROM collections ORDER BY title`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, title, description, created, level, sgroup FROM collections ORDER BY title`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: collections: %w", err)
 	}
@@ -270,7 +304,7 @@ func (s *Store) Collections(ctx context.Context) ([]store.Collection, error) {
 	for rows.Next() {
 		var c store.Collection
 		var created int64
-		if err := rows.Scan(&c.ID, &c.Title, &c.Description, &created); err != nil {
+		if err := rows.Scan(&c.ID, &c.Title, &c.Description, &created, &c.Level, &c.Group); err != nil {
 			return nil, fmt.Errorf("sqlite: collections: %w", err)
 		}
 		c.Created = time.Unix(0, created).UTC()
@@ -283,8 +317,8 @@ func (s *Store) Collections(ctx context.Context) ([]store.Collection, error) {
 func (s *Store) Collection(ctx context.Context, idOrTitle string) (store.Collection, error) {
 	var c store.Collection
 	var created int64
-	err := s.rdb.QueryRowContext(ctx, `SELECT id, title, description, created FROM collections WHERE id = ? OR title = ? ORDER BY id = ? DESC LIMIT 1`,
-		idOrTitle, idOrTitle, idOrTitle).Scan(&c.ID, &c.Title, &c.Description, &created)
+	err := s.rdb.QueryRowContext(ctx, `SELECT id, title, description, created, level, sgroup FROM collections WHERE id = ? OR title = ? ORDER BY id = ? DESC LIMIT 1`,
+		idOrTitle, idOrTitle, idOrTitle).Scan(&c.ID, &c.Title, &c.Description, &created, &c.Level, &c.Group)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("sqlite: collection %q: %w", idOrTitle, store.ErrNotFound)
 	}
