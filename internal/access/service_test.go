@@ -152,11 +152,11 @@ func TestEffective(t *testing.T) {
 		want    store.Access
 	}{
 		{store.LevelPublic, "", nil, store.Access{Owner: "o", Level: store.LevelPublic}},
-		{store.LevelPublic, "", []string{"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"}, store.Access{Owner: "o", Level: store.LevelOrg}},             // TLP:RED
+		{store.LevelPublic, "", []string{"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"}, store.Access{Owner: "o", Level: store.LevelOrg}},                // TLP:RED
 		{store.LevelPublic, "g", []string{"marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"}, store.Access{Owner: "o", Level: store.LevelGroup, Group: "g"}}, // AMBER+STRICT
 		{store.LevelPublic, "", []string{"marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"}, store.Access{Owner: "o", Level: store.LevelOrg}},
 		{store.LevelPublic, "", []string{"marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"}, store.Access{Owner: "o", Level: store.LevelConnected}}, // TLP1 GREEN
-		{store.LevelOrg, "", []string{"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"}, store.Access{Owner: "o", Level: store.LevelOrg}},         // CLEAR does not widen
+		{store.LevelOrg, "", []string{"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"}, store.Access{Owner: "o", Level: store.LevelOrg}},          // CLEAR does not widen
 		{store.LevelCommunity, "g", nil, store.Access{Owner: "o", Level: store.LevelCommunity}},
 	}
 	for i, c := range cases {

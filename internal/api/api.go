@@ -44,10 +44,10 @@ type Server struct {
 	authMu   sync.Mutex
 	authSeen map[string]time.Time
 	st       store.Store
-	im      *ingest.Importer
-	opts    Options
-	mux     *http.ServeMux
-	metrics *metrics
+	im       *ingest.Importer
+	opts     Options
+	mux      *http.ServeMux
+	metrics  *metrics
 }
 
 // DefaultMaxBody is the default request body limit.

@@ -75,8 +75,8 @@ func TestScenarios(t *testing.T) {
 	cases := []struct {
 		name, who, method, path, body, ctype string
 		status                               int
-		contains                        []string
-		absent                          []string
+		contains                             []string
+		absent                               []string
 	}{
 		{"health", "analyst", "GET", "/healthz", "", "", 200, []string{`"ok"`}, nil},
 		{"search all", "analyst", "GET", "/api/v1/objects", "", "", 200, []string{`"more":false`, indicatorID}, nil},

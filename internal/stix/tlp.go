@@ -161,10 +161,10 @@ const (
 )
 
 var tlpLevelByID = map[string]string{
-	TLP1WhiteID:        TLPClear,
-	TLP1GreenID:        TLPGreen,
-	TLP1AmberID:        TLPAmber,
-	TLP1RedID:          TLPRed,
+	TLP1WhiteID:       TLPClear,
+	TLP1GreenID:       TLPGreen,
+	TLP1AmberID:       TLPAmber,
+	TLP1RedID:         TLPRed,
 	TLP2ClearID:       TLPClear,
 	TLP2GreenID:       TLPGreen,
 	TLP2AmberID:       TLPAmber,
