@@ -164,3 +164,50 @@ func BenchmarkMillionPageDeep(b *testing.B) {
 		return it.Err()
 	})
 }
+
+// The access check's cost: the same queries with and without a Viewer.
+var benchViewer = &store.Viewer{Org: "org-a", Groups: []string{"g1", "g2"}}
+
+func benchPage(b *testing.B, v *store.Viewer) {
+	s := millionStore(b)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(9, 10))
+	latencies(b, func(int) error {
+		it, err := s.Query(ctx, store.Query{AfterSeq: int64(rng.IntN(benchObjects - 2000)), Limit: 1000, Viewer: v})
+		if err != nil {
+			return err
+		}
+		n := 0
+		for it.Next() {
+			n++
+		}
+		it.Close()
+		if n != 1000 {
+			return fmt.Errorf("page of %d", n)
+		}
+		return it.Err()
+	})
+}
+
+func BenchmarkMillionPage1000(b *testing.B)       { benchPage(b, nil) }
+func BenchmarkMillionPage1000Viewer(b *testing.B) { benchPage(b, benchViewer) }
+
+func benchSearch(b *testing.B, v *store.Viewer) {
+	s := millionStore(b)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(11, 12))
+	latencies(b, func(int) error {
+		q := words[rng.IntN(len(words))]
+		it, err := s.Query(ctx, store.Query{Text: q, Types: []string{"indicator"}, Limit: 100, Viewer: v})
+		if err != nil {
+			return err
+		}
+		for it.Next() {
+		}
+		it.Close()
+		return it.Err()
+	})
+}
+
+func BenchmarkMillionSearch(b *testing.B)       { benchSearch(b, nil) }
+func BenchmarkMillionSearchViewer(b *testing.B) { benchSearch(b, benchViewer) }

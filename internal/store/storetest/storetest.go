@@ -36,6 +36,9 @@ func Run(t *testing.T, newStore NewStore) {
 		{"WriterSpansBatches", testWriter},
 		{"Stats", testStats},
 		{"ConcurrentReadersAndWriter", testConcurrent},
+		{"Directory", testDirectory},
+		{"AuditLog", testAuditLog},
+		{"ViewerAgreesWithCanRead", testViewer},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
