@@ -195,7 +195,7 @@ func (s *Service) Login(ctx context.Context, user, password, client string) (*Pr
 		ok, _ = CheckPassword(u.PasswordHash, password)
 	} else {
 		// Spend the same time on unknown users as on wrong passwords.
-		CheckPassword(dummyHash, password)
+		CheckPassword(dummyHash(), password)
 	}
 	if !ok {
 		s.fail(user, client)
@@ -205,7 +205,12 @@ func (s *Service) Login(ctx context.Context, user, password, client string) (*Pr
 	return s.Principal(ctx, u)
 }
 
-var dummyHash, _ = HashPassword("mamori-dummy-password")
+// dummyHash is computed on first use: hashing costs 64 MiB and tens of
+// milliseconds, which commands that never check a password should not pay.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("mamori-dummy-password")
+	return h
+})
 
 // TokenPrincipal checks an API token.
 func (s *Service) TokenPrincipal(ctx context.Context, secret string) (*Principal, error) {

@@ -212,8 +212,8 @@ func TestMatchLargeNumberObserved(t *testing.T) {
 		t.Fatal(err)
 	}
 	for s, want := range map[string]bool{
-		"[ipv4-addr:value = '10.0.0.1'] REPEATS 999999999 TIMES":  true,
-		"[ipv4-addr:value = '10.0.0.1'] REPEATS 1000000000 TIMES": false,
+		"[ipv4-addr:value = '10.0.0.1'] REPEATS 999999999 TIMES":                    true,
+		"[ipv4-addr:value = '10.0.0.1'] REPEATS 1000000000 TIMES":                   false,
 		"([ipv4-addr:value = '10.0.0.1'] REPEATS 123456789 TIMES) WITHIN 1 SECONDS": true,
 	} {
 		got, err := mustParse(t, s).Match([]*Observation{o})

@@ -1,7 +1,6 @@
 package pattern
 
 import (
-	"encoding/json"
 	"errors"
 	"hash/maphash"
 	"net/netip"
@@ -87,10 +86,10 @@ type entry struct {
 
 // Value kinds of entries.
 const (
-	vkString = iota // a string constant, compared as a string
-	vkNumber        // a number constant, by its canonical text
-	vkIP            // an address constant spelled canonically
-	vkIPOther       // an address constant spelled otherwise, by its canonical text
+	vkString  = iota // a string constant, compared as a string
+	vkNumber         // a number constant, by its canonical text
+	vkIP             // an address constant spelled canonically
+	vkIPOther        // an address constant spelled otherwise, by its canonical text
 )
 
 // The prefix tables of a path.
@@ -625,8 +624,41 @@ func parseLoosePath(typ, path string) (string, bool) {
 	return op.pathString(), true
 }
 
+// looksNumeric reports whether s is a JSON number:
+// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
 func looksNumeric(s string) bool {
-	return s != "" && (isDigit(s[0]) || s[0] == '-') && json.Valid([]byte(s))
+	i := 0
+	digits := func() int {
+		n := 0
+		for i < len(s) && isDigit(s[i]) {
+			i++
+			n++
+		}
+		return n
+	}
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	start := i
+	if n := digits(); n == 0 || (n > 1 && s[start] == '0') {
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
 }
 
 // lookupString finds the entries and prefixes matching a string value of

@@ -415,3 +415,14 @@ func TestSlotTable(t *testing.T) {
 		}
 	}
 }
+
+func TestLooksNumeric(t *testing.T) {
+	for s, want := range map[string]bool{
+		"0": true, "443": true, "-1": true, "1.5": true, "1e5": true, "1E+5": true, "-0.5e-3": true,
+		"": false, "-": false, "01": false, "1.": false, ".5": false, "1e": false, "10.0.0.1": false, "0x1": false, "+1": false,
+	} {
+		if got := looksNumeric(s); got != want {
+			t.Errorf("looksNumeric(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
