@@ -76,6 +76,9 @@ func loadIndex(tb testing.TB, ids, patterns []string) (*Index, uint64) {
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
+	// The input was on the heap before; it must not be freed in between.
+	runtime.KeepAlive(ids)
+	runtime.KeepAlive(patterns)
 	return ix, after.HeapAlloc - before.HeapAlloc
 }
 

@@ -13,20 +13,42 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// walk resolves the steps of an object path from cur and calls fn with each
-// value reached and the object holding its last property, until fn returns
-// false. ref tells whether cur is a reference (refOne) or a list of
-// references (refList). A reference is followed when a property of the
-// referenced object is asked for; a reference that the observation cannot
-// resolve, a missing property, an index out of range or a step that does
-// not fit the value (a key on a list, an index on a string) reaches
-// nothing. walk returns false when fn stopped it.
-func walk(o *Observation, cur any, owner map[string]any, ref refKind, steps []pathStep, fn func(v any, owner map[string]any) bool) bool {
+// maxPathValues bounds the values one object path may reach in one object:
+// [*] steps over long lists, or over references that lead back to the same
+// lists, could otherwise multiply without end.
+const maxPathValues = 1 << 16
+
+// walk resolves the steps of an object path from root and calls fn with
+// each value reached and the object holding its last property, until fn
+// returns false. A reference (the value of a *_ref property, or an element
+// of a *_refs list) is followed when a property of the referenced object is
+// asked for; a reference that the observation cannot resolve, a missing
+// property, an index out of range or a step that does not fit the value (a
+// key on a list, an index on a string) reaches nothing. After
+// maxPathValues steps the walk stops.
+func walk(o *Observation, root map[string]any, steps []pathStep, fn func(v any, owner map[string]any) bool) {
+	w := walker{o: o, budget: maxPathValues, fn: fn}
+	w.walk(root, root, refNone, steps)
+}
+
+type walker struct {
+	o      *Observation
+	budget int
+	fn     func(v any, owner map[string]any) bool
+}
+
+// walk resolves steps from cur, which is a reference (refOne) or a list of
+// references (refList) as ref tells. It returns false when fn or the
+// budget stopped the walk.
+func (w *walker) walk(cur any, owner map[string]any, ref refKind, steps []pathStep) bool {
+	if w.budget--; w.budget < 0 {
+		return false
+	}
 	if len(steps) == 0 {
 		if cur == nil {
 			return true
 		}
-		return fn(cur, owner)
+		return w.fn(cur, owner)
 	}
 	s := &steps[0]
 	switch s.kind {
@@ -34,10 +56,10 @@ func walk(o *Observation, cur any, owner map[string]any, ref refKind, steps []pa
 		m, ok := cur.(map[string]any)
 		if !ok {
 			id, isStr := cur.(string)
-			if !isStr || ref != refOne || o == nil {
+			if !isStr || ref != refOne || w.o == nil {
 				return true
 			}
-			if m = o.refs[id]; m == nil {
+			if m = w.o.refs[id]; m == nil {
 				return true
 			}
 		}
@@ -45,7 +67,7 @@ func walk(o *Observation, cur any, owner map[string]any, ref refKind, steps []pa
 		if !ok {
 			return true
 		}
-		return walk(o, v, m, s.ref, steps[1:], fn)
+		return w.walk(v, m, s.ref, steps[1:])
 	case stepIndex, stepAny:
 		list, ok := cur.([]any)
 		if !ok {
@@ -59,10 +81,10 @@ func walk(o *Observation, cur any, owner map[string]any, ref refKind, steps []pa
 			if s.index >= len(list) {
 				return true
 			}
-			return walk(o, list[s.index], owner, elemRef, steps[1:], fn)
+			return w.walk(list[s.index], owner, elemRef, steps[1:])
 		}
 		for _, e := range list {
-			if !walk(o, e, owner, elemRef, steps[1:], fn) {
+			if !w.walk(e, owner, elemRef, steps[1:]) {
 				return false
 			}
 		}
@@ -104,7 +126,7 @@ func (c *comparison) eval(o *Observation, root map[string]any, rootType string) 
 		return false
 	}
 	present, hit := false, false
-	walk(o, root, root, refNone, c.path.steps, func(v any, owner map[string]any) bool {
+	walk(o, root, c.path.steps, func(v any, owner map[string]any) bool {
 		present = true
 		if c.op == opEXISTS || c.test(v, owner) {
 			hit = true

@@ -361,3 +361,28 @@ func TestRepeatShortcutAgreesWithEnumeration(t *testing.T) {
 		}
 	}
 }
+
+// References that lead back to the same list must not make a path reach an
+// unbounded number of values.
+func TestPathFanOutIsBounded(t *testing.T) {
+	loop := map[string]any{"type": "x-loop", "id": "x-loop--1"}
+	refs := make([]any, 20)
+	for i := range refs {
+		refs[i] = "x-loop--1"
+	}
+	loop["next_refs"] = refs
+	o, err := NewObservation(time.Now(), time.Now(), 1, loop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "x-loop:" + strings.Repeat("next_refs[*].", 30) + "missing"
+	start := time.Now()
+	ok, err := mustParse(t, "["+path+" = 'x']").Match([]*Observation{o})
+	if ok || err != nil || time.Since(start) > 5*time.Second {
+		t.Errorf("got %v %v after %v", ok, err, time.Since(start))
+	}
+	ok, _ = mustParse(t, "[x-loop:next_refs[3].next_refs[*].type = 'x-loop']").Match([]*Observation{o})
+	if !ok {
+		t.Error("a reference back to the same object should be followed")
+	}
+}

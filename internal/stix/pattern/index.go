@@ -524,15 +524,16 @@ func patternTypes(n obsNode) []string {
 }
 
 // Match returns the ids of the patterns that match the single observation
-// obs (as Pattern.Match with obs alone), sorted.
+// obs (as Pattern.Match with obs alone), sorted. A pattern whose evaluation
+// fails with ErrTooComplex counts as not matching.
 func (ix *Index) Match(obs *Observation) []string {
 	if obs == nil {
 		return nil
 	}
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	var hits []uint32
-	add := func(s uint32) { hits = append(hits, s) }
+	var buf [8]uint32
+	hits := buf[:0]
 	for _, root := range obs.roots {
 		t, _ := root["type"].(string)
 		ti := ix.types[t]
@@ -540,14 +541,14 @@ func (ix *Index) Match(obs *Observation) []string {
 			continue
 		}
 		for _, pi := range ti.paths {
-			walk(obs, root, root, refNone, pi.steps, func(v any, owner map[string]any) bool {
+			walk(obs, root, pi.steps, func(v any, owner map[string]any) bool {
 				switch v := v.(type) {
 				case string:
-					ix.lookupString(pi, v, pi.ipValue && isIPObject(owner), add)
+					hits = ix.lookupString(pi, v, pi.ipValue && isIPObject(owner), hits)
 				case bool, map[string]any, []any:
 				default:
 					if n, ok := numberOf(v); ok {
-						ix.lookupKey(pi.id<<2|vkNumber, valueKey(n), add)
+						hits = ix.lookupKey(pi.id<<2|vkNumber, valueKey(n), hits)
 					}
 				}
 				return true
@@ -598,16 +599,15 @@ func (ix *Index) MatchValue(scoType, path, value string) []string {
 			return nil
 		}
 	}
-	var hits []uint32
-	add := func(s uint32) { hits = append(hits, s) }
+	var buf [8]uint32
 	ipOwner := scoType == "ipv4-addr" || scoType == "ipv6-addr"
 	if !pi.noRefs {
 		ipOwner = true
 	}
-	ix.lookupString(pi, value, pi.ipValue && ipOwner, add)
+	hits := ix.lookupString(pi, value, pi.ipValue && ipOwner, buf[:0])
 	if looksNumeric(value) {
 		if n, ok := parseNumber(value); ok {
-			ix.lookupKey(pi.id<<2|vkNumber, valueKey(n), add)
+			hits = ix.lookupKey(pi.id<<2|vkNumber, valueKey(n), hits)
 		}
 	}
 	return ix.ids(hits)
@@ -661,9 +661,10 @@ func looksNumeric(s string) bool {
 	return i == len(s)
 }
 
-// lookupString finds the entries and prefixes matching a string value of
-// path pi. ipOwner tells whether the value belongs to an address object.
-func (ix *Index) lookupString(pi *pathIndex, s string, ipOwner bool, add func(uint32)) {
+// lookupString appends to hits the indicators whose entries or prefixes
+// match a string value of path pi. ipOwner tells whether the value belongs
+// to an address object.
+func (ix *Index) lookupString(pi *pathIndex, s string, ipOwner bool, hits []uint32) []uint32 {
 	if pi.hash {
 		s = lowerHex(s)
 	}
@@ -680,51 +681,56 @@ func (ix *Index) lookupString(pi *pathIndex, s string, ipOwner bool, add func(ui
 			if b := pfx.Addr().AppendTo(buf[:0]); string(b) != s {
 				canon = string(b)
 			}
-			ix.lookupKey(pi.id<<2|vkIP, canon, add)
-			ix.lookupKey(pi.id<<2|vkIPOther, canon, add)
+			hits = ix.lookupKey(pi.id<<2|vkIP, canon, hits)
+			hits = ix.lookupKey(pi.id<<2|vkIPOther, canon, hits)
 		}
 		if t := pi.tables[tabEqual]; t != nil {
 			for _, slots := range t.Supernets(pfx) {
-				for _, s := range slots {
-					add(s)
-				}
+				hits = append(hits, slots...)
 			}
 		}
 	} else {
-		ix.lookupKey(pi.id<<2|vkString, s, add)
+		hits = ix.lookupKey(pi.id<<2|vkString, s, hits)
 		if pi.ipValue && pfxOK && pfx.IsSingleIP() {
 			var buf [64]byte
 			if b := pfx.Addr().AppendTo(buf[:0]); string(b) == s {
-				ix.lookupKey(pi.id<<2|vkIP, s, add)
+				hits = ix.lookupKey(pi.id<<2|vkIP, s, hits)
 			}
 		}
 	}
 	if !pfxOK {
-		return
+		return hits
 	}
 	if t := pi.tables[tabSubset]; t != nil {
 		for _, slots := range t.Supernets(pfx) {
-			for _, s := range slots {
-				add(s)
-			}
+			hits = append(hits, slots...)
 		}
 	}
 	if t := pi.tables[tabSuperset]; t != nil {
 		for _, slots := range t.Subnets(pfx) {
-			for _, s := range slots {
-				add(s)
+			hits = append(hits, slots...)
+		}
+	}
+	return hits
+}
+
+// lookupKey appends to hits the indicators of the entries with key
+// (tp, val).
+func (ix *Index) lookupKey(tp uint32, val string, hits []uint32) []uint32 {
+	if len(ix.byKey.pos) == 0 {
+		return hits
+	}
+	t := &ix.byKey
+	mask := uint64(len(t.pos) - 1)
+	tag := tagOf(ix.hashKey(tp, val))
+	for i := uint64(tag) & mask; t.pos[i] != 0; i = (i + 1) & mask {
+		if v := t.pos[i]; uint32(v>>32) == tag {
+			if e := &ix.ents[uint32(v)-1]; e.tp == tp && e.val == val {
+				hits = append(hits, e.ind)
 			}
 		}
 	}
-}
-
-func (ix *Index) lookupKey(tp uint32, val string, add func(uint32)) {
-	ix.byKey.probe(ix.hashKey(tp, val), func(s uint32) bool {
-		if e := &ix.ents[s]; e.tp == tp && e.val == val {
-			add(e.ind)
-		}
-		return true
-	})
+	return hits
 }
 
 // ids turns indicator slots into sorted, distinct ids.
