@@ -93,16 +93,21 @@ func floatConstant(text string) (constant, error) {
 }
 
 func stringConstant(s string) constant {
-	c := constant{kind: cString, str: s}
-	c.ip, c.ipOK = parseIPPrefix(s)
-	return c
+	return constant{kind: cString, str: s}
+}
+
+// setIP records whether a string constant is an address or CIDR block.
+func (c *constant) setIP() {
+	if c.kind == cString {
+		c.ip, c.ipOK = parseIPPrefix(c.str)
+	}
 }
 
 // parseIPPrefix parses an IPv4 or IPv6 address (a single-address prefix) or
 // CIDR block, masked to its prefix length. Addresses with a zone are not
 // accepted.
 func parseIPPrefix(s string) (netip.Prefix, bool) {
-	if len(s) < 2 || len(s) > 64 || !ipChars(s) {
+	if len(s) < 2 || len(s) > 50 || !ipChars(s) {
 		return netip.Prefix{}, false
 	}
 	if strings.IndexByte(s, '/') >= 0 {
@@ -120,14 +125,18 @@ func parseIPPrefix(s string) (netip.Prefix, bool) {
 }
 
 // ipChars reports whether s is made only of characters that can occur in
-// an address or CIDR block, and so is worth parsing.
+// an address or CIDR block, with a dot or a colon, and so is worth parsing.
 func ipChars(s string) bool {
+	sep := false
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; !isHexDigit(c) && c != '.' && c != ':' && c != '/' {
+		switch c := s[i]; {
+		case c == '.' || c == ':':
+			sep = true
+		case !isHexDigit(c) && c != '/':
 			return false
 		}
 	}
-	return true
+	return sep
 }
 
 // prefixWithin reports whether every address of inner is in outer.

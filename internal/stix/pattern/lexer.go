@@ -24,12 +24,6 @@ type lexer struct {
 	emitted bool
 }
 
-func newLexer(input string) *lexer {
-	l := &lexer{}
-	l.reset(input)
-	return l
-}
-
 func (l *lexer) reset(input string) {
 	*l = lexer{input: input, state: lexAny}
 }

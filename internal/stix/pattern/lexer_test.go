@@ -6,6 +6,12 @@ import (
 	"testing"
 )
 
+func newLexer(input string) *lexer {
+	l := &lexer{}
+	l.reset(input)
+	return l
+}
+
 // lexAll returns the tokens of s as "kind text" strings, ending with the
 // EOF or error token.
 func lexAll(s string) []string {

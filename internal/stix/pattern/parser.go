@@ -556,6 +556,13 @@ func (p *parser) parseComparison() (*comparison, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.ipValue && (c.op == opEQ || c.op == opNEQ || c.op == opIN) {
+		// The value of an address object compares as an address set.
+		c.val.setIP()
+		for i := range c.set {
+			c.set[i].setIP()
+		}
+	}
 	return c, nil
 }
 

@@ -1,7 +1,5 @@
 package pattern
 
-import "strings"
-
 // tokKind is the kind of a lexical token.
 type tokKind uint8
 
@@ -196,6 +194,3 @@ func (t token) describe() string {
 }
 
 func startsRune(b byte) bool { return b&0xC0 != 0x80 }
-
-// upperWord returns the canonical (upper-case) spelling of a keyword token.
-func upperWord(t token) string { return strings.ToUpper(t.text) }
