@@ -131,11 +131,34 @@ type chunk struct {
 	rejs  []Rejection
 }
 
+// Source produces the raw JSON objects of one document, in order, by
+// calling emit for each; index is the object's position, used in reports.
+// setSpec, when the document declares a STIX version for all its objects
+// (a 2.0 bundle), is called before the first emit. A Source returns when
+// the document ends or emit fails (returning emit's error).
+type Source func(emit func(index int, raw []byte) error, setSpec func(string)) error
+
 // ImportBundle reads one STIX bundle from r and writes its valid objects in
 // one transaction. Invalid objects are reported and skipped (or, with
 // Strict, cause nothing to be written). A malformed document writes nothing
 // and returns an error naming where it broke.
 func (im *Importer) ImportBundle(ctx context.Context, r io.Reader, source string, opts Options) (Result, error) {
+	cr := &countingReader{r: r, progress: opts.Progress}
+	return im.Import(ctx, func(emit func(int, []byte) error, setSpec func(string)) error {
+		_, err := ReadBundle(cr, func(info *BundleInfo, i int, raw json.RawMessage) error {
+			if i == 0 {
+				setSpec(info.SpecVersion)
+			}
+			return emit(i, raw)
+		})
+		return err
+	}, source, opts)
+}
+
+// Import writes the objects a Source produces, with the same validation,
+// reporting and transaction as ImportBundle. Readers of other formats
+// (MISP, IOC lists, advisories) convert to STIX objects and import here.
+func (im *Importer) Import(ctx context.Context, src Source, source string, opts Options) (Result, error) {
 	start := time.Now()
 	var res Result
 	workers := opts.Workers
@@ -150,8 +173,6 @@ func (im *Importer) ImportBundle(ctx context.Context, r io.Reader, source string
 	if validator == nil {
 		validator = &stix.Validator{}
 	}
-	cr := &countingReader{r: r, progress: opts.Progress}
-
 	g, gctx := errgroup.WithContext(ctx)
 	todo := make(chan *chunk, workers*2)
 	done := make(chan *chunk, workers*2)
@@ -163,13 +184,7 @@ func (im *Importer) ImportBundle(ctx context.Context, r io.Reader, source string
 		defer close(todo)
 		cur := &chunk{}
 		seq := 0
-		var err error
-		_, err = ReadBundle(cr, func(info *BundleInfo, i int, raw json.RawMessage) error {
-			if i == 0 {
-				specMu.Lock()
-				bundleSpec = info.SpecVersion
-				specMu.Unlock()
-			}
+		err := src(func(i int, raw []byte) error {
 			cur.items = append(cur.items, item{i, raw})
 			if len(cur.items) >= batch {
 				cur.seq = seq
@@ -182,6 +197,10 @@ func (im *Importer) ImportBundle(ctx context.Context, r io.Reader, source string
 				cur = &chunk{}
 			}
 			return nil
+		}, func(spec string) {
+			specMu.Lock()
+			bundleSpec = spec
+			specMu.Unlock()
 		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", source, err)
