@@ -51,6 +51,10 @@ type Store interface {
 	Directory
 	// AuditLog stores the audit trail.
 	AuditLog
+	// Provenance records the sources of objects.
+	Provenance
+	// Feeds stores feed definitions and state.
+	Feeds
 
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error

@@ -39,6 +39,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Directory", testDirectory},
 		{"AuditLog", testAuditLog},
 		{"ViewerAgreesWithCanRead", testViewer},
+		{"Provenance", testProvenance},
+		{"Feeds", testFeeds},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
