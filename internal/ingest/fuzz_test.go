@@ -12,8 +12,8 @@ import (
 	"github.com/mamori-cti/mamori/internal/store"
 )
 
-// FuzzReadBundle: the bundle reader never panics, and every element it
-// hands out is valid JSON.
+// FuzzReadBundle: the bundle reader never panics; on a valid JSON bundle
+// it hands out exactly the elements encoding/json finds, compacted.
 func FuzzReadBundle(f *testing.F) {
 	for _, s := range []string{bundle(goodMalware, goodIndicator), "", "[]", `{"type":"bundle"}`, `{"objects":[1,2,{}],"type":"bundle"}`,
 		bundle(goodMalware)[:40], `{"type":"bundle","objects":null}`, `{"type":"bundle","objects":[]} x`} {
@@ -23,14 +23,36 @@ func FuzzReadBundle(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		var got []string
 		_, err := ingest.ReadBundle(bytes.NewReader(data), func(_ *ingest.BundleInfo, i int, raw json.RawMessage) error {
-			if !json.Valid(raw) {
-				t.Fatalf("element %d is not valid JSON: %q", i, raw)
-			}
+			got = append(got, string(raw))
 			return nil
 		})
 		if err != nil && err.Error() == "" {
 			t.Fatal("empty error message")
+		}
+		if !json.Valid(data) {
+			return
+		}
+		var doc struct {
+			Type    any               `json:"type"`
+			Objects []json.RawMessage `json:"objects"`
+		}
+		if json.Unmarshal(data, &doc) != nil || doc.Type != "bundle" {
+			return
+		}
+		if err != nil {
+			t.Fatalf("valid bundle refused: %v", err)
+		}
+		if len(got) != len(doc.Objects) {
+			t.Fatalf("read %d elements, encoding/json finds %d", len(got), len(doc.Objects))
+		}
+		for i, raw := range doc.Objects {
+			var want bytes.Buffer
+			json.Compact(&want, raw)
+			if got[i] != want.String() {
+				t.Fatalf("element %d = %q, want %q", i, got[i], want.String())
+			}
 		}
 	})
 }
