@@ -46,9 +46,9 @@ type writer struct {
 	done      bool
 	lastAdded int64 // the store's lastAdded when the transaction began
 
-	lookup, insert, demote, replace, fts, ftsDelete *sql.Stmt
-	ref, label, extID, value, member, collExists    *sql.Stmt
-	delDerived                                      []*sql.Stmt
+	insert, demote, replace, fts, ftsDelete      *sql.Stmt
+	ref, label, extID, value, member, collExists *sql.Stmt
+	delDerived                                   []*sql.Stmt
 }
 
 func (s *Store) begin(ctx context.Context) (*writer, error) {
@@ -67,7 +67,6 @@ func (s *Store) begin(ctx context.Context) (*writer, error) {
 		st, err = tx.PrepareContext(ctx, q)
 		return st
 	}
-	w.lookup = prep(`SELECT seq, vkey, latest, raw FROM objects WHERE id = ?1 AND (vkey = ?2 OR latest = 1)`)
 	w.insert = prep(`INSERT INTO objects (id, type, vkey, spec_version, created_by, markings, revoked, latest, added, owner, level, sgroup, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	w.demote = prep(`UPDATE objects SET latest = 0 WHERE seq = ?`)
 	w.replace = prep(`UPDATE objects SET type = ?, spec_version = ?, created_by = ?, markings = ?, revoked = ?, owner = ?, level = ?, sgroup = ?, raw = ? WHERE seq = ?`)
@@ -165,41 +164,24 @@ func (w *writer) Put(ctx context.Context, batch []*store.Object, opts store.PutO
 		}
 	}
 	now := time.Now().UnixNano()
+	states, err := w.prefetch(ctx, batch)
+	if err != nil {
+		return res, err
+	}
 	res.Outcomes = make([]store.Outcome, len(batch))
 	for i, o := range batch {
 		if err = ctx.Err(); err != nil {
 			return res, err
 		}
 		vkey := o.VersionKey()
-		var (
-			exactSeq, latestSeq int64
-			latestKey           string
-			exactRaw            []byte
-		)
-		rows, qerr := w.lookup.QueryContext(ctx, o.ID, vkey)
-		if qerr != nil {
-			return res, fmt.Errorf("sqlite: look up %s: %w", o.ID, qerr)
+		known := states[o.ID]
+		if known == nil {
+			known = &idState{versions: map[string]int64{}}
+			states[o.ID] = known
 		}
-		for rows.Next() {
-			var seq int64
-			var k string
-			var latest bool
-			var raw []byte
-			if err = rows.Scan(&seq, &k, &latest, &raw); err != nil {
-				rows.Close()
-				return res, fmt.Errorf("sqlite: look up %s: %w", o.ID, err)
-			}
-			if k == vkey {
-				exactSeq, exactRaw = seq, raw
-			}
-			if latest {
-				latestSeq, latestKey = seq, k
-			}
-		}
-		rows.Close()
-		if err = rows.Err(); err != nil {
-			return res, fmt.Errorf("sqlite: look up %s: %w", o.ID, err)
-		}
+		exactSeq := known.versions[vkey]
+		exactRaw := known.unversionedRaw
+		latestSeq, latestKey := known.latestSeq, known.latestKey
 		markings := strings.Join(o.Markings, " ")
 		var seq int64
 		switch {
@@ -229,6 +211,7 @@ func (w *writer) Put(ctx context.Context, batch []*store.Object, opts store.PutO
 			res.Outcomes[i] = store.OutcomeNewVersion
 			res.NewVersions++
 			seq = exactSeq
+			known.unversionedRaw = o.Raw
 		default:
 			isLatest := latestSeq == 0 || vkey > latestKey
 			r, ierr := w.insert.ExecContext(ctx, o.ID, o.Type, vkey, o.SpecVersion, o.CreatedByRef, markings, o.Revoked, isLatest, w.next(now), o.Access.Owner, o.Access.Level, o.Access.Group, o.Raw)
@@ -245,6 +228,13 @@ func (w *writer) Put(ctx context.Context, batch []*store.Object, opts store.PutO
 			if err = w.writeDerived(ctx, seq, o); err != nil {
 				return res, fmt.Errorf("sqlite: index %s: %w", o.ID, err)
 			}
+			known.versions[vkey] = seq
+			if vkey == "" {
+				known.unversionedRaw = o.Raw
+			}
+			if isLatest {
+				known.latestSeq, known.latestKey = seq, vkey
+			}
 			if latestSeq == 0 {
 				res.Outcomes[i] = store.OutcomeNew
 				res.New++
@@ -260,4 +250,64 @@ func (w *writer) Put(ctx context.Context, batch []*store.Object, opts store.PutO
 		}
 	}
 	return res, nil
+}
+
+// idState is what the store holds for one id, as far as a Put needs it.
+type idState struct {
+	versions       map[string]int64 // version key -> seq
+	latestSeq      int64
+	latestKey      string
+	unversionedRaw []byte // the content of the version without a key
+}
+
+// prefetch reads, in a few queries, the stored versions of every id in the
+// batch: one query per 300 ids instead of one per object.
+func (w *writer) prefetch(ctx context.Context, batch []*store.Object) (map[string]*idState, error) {
+	states := make(map[string]*idState, len(batch))
+	ids := make([]any, 0, len(batch))
+	for _, o := range batch {
+		if _, ok := states[o.ID]; !ok {
+			states[o.ID] = nil
+			ids = append(ids, o.ID)
+		}
+	}
+	const chunk = 300
+	for len(ids) > 0 {
+		n := min(len(ids), chunk)
+		part := ids[:n]
+		ids = ids[n:]
+		q := `SELECT id, seq, vkey, latest, CASE WHEN vkey = '' THEN raw END FROM objects WHERE id IN (` +
+			strings.TrimSuffix(strings.Repeat("?,", len(part)), ",") + `)`
+		rows, err := w.tx.QueryContext(ctx, q, part...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: look up batch: %w", err)
+		}
+		for rows.Next() {
+			var id, k string
+			var seq int64
+			var latest bool
+			var raw []byte
+			if err := rows.Scan(&id, &seq, &k, &latest, &raw); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sqlite: look up batch: %w", err)
+			}
+			st := states[id]
+			if st == nil {
+				st = &idState{versions: map[string]int64{}}
+				states[id] = st
+			}
+			st.versions[k] = seq
+			if latest {
+				st.latestSeq, st.latestKey = seq, k
+			}
+			if k == "" {
+				st.unversionedRaw = raw
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sqlite: look up batch: %w", err)
+		}
+	}
+	return states, nil
 }
