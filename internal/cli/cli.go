@@ -10,6 +10,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/mamori-cti/mamori/internal/config"
 )
 
 // Exit codes shared by every command.
@@ -26,6 +28,9 @@ type Env struct {
 	Stderr io.Writer
 	// DataDir is the embedded store directory (--data, MAMORI_DATA, ./mamori-data).
 	DataDir string
+	// Config holds every setting, resolved from defaults, the configuration
+	// file, the environment and the global flags.
+	Config config.Options
 	// Log writes structured logs to Stderr.
 	Log *slog.Logger
 	// Getenv reads the environment; tests replace it.
@@ -87,13 +92,12 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 func (env *Env) main(ctx context.Context, args []string) int {
 	global := flag.NewFlagSet("mamori", flag.ContinueOnError)
 	global.SetOutput(io.Discard)
-	dataDefault := env.Getenv("MAMORI_DATA")
-	if dataDefault == "" {
-		dataDefault = "./mamori-data"
-	}
-	global.StringVar(&env.DataDir, "data", dataDefault, "data directory of the embedded store (env MAMORI_DATA)")
-	logLevel := global.String("log-level", envOr(env.Getenv, "MAMORI_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env MAMORI_LOG_LEVEL)")
-	logFormat := global.String("log-format", envOr(env.Getenv, "MAMORI_LOG_FORMAT", "text"), "log format: text or json (env MAMORI_LOG_FORMAT)")
+	def := config.Defaults()
+	configFile := global.String("config", "", "JSON configuration file (env MAMORI_CONFIG)")
+	dataFlag := global.String("data", def.Data, "data directory of the embedded store (env MAMORI_DATA)")
+	storeFlag := global.String("store", "", "knowledge base: a postgres:// URL instead of the embedded store (env MAMORI_STORE)")
+	logLevel := global.String("log-level", def.LogLevel, "log level: debug, info, warn, error (env MAMORI_LOG_LEVEL)")
+	logFormat := global.String("log-format", def.LogFormat, "log format: text or json (env MAMORI_LOG_FORMAT)")
 	help := global.Bool("help", false, "show help")
 	global.BoolVar(help, "h", false, "show help")
 	if err := global.Parse(args); err != nil {
@@ -101,13 +105,43 @@ func (env *Env) main(ctx context.Context, args []string) int {
 		env.usage(global)
 		return ExitUsage
 	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
-		fmt.Fprintf(env.Stderr, "mamori: --log-level: %v\n", err)
+	// Defaults, then the file, then the environment, then the flags given.
+	cfg := def
+	if *configFile == "" {
+		*configFile = env.Getenv("MAMORI_CONFIG")
+	}
+	if *configFile != "" {
+		if err := cfg.LoadFile(*configFile); err != nil {
+			fmt.Fprintf(env.Stderr, "mamori: %v\n", err)
+			return ExitUsage
+		}
+	}
+	if err := cfg.LoadEnv(env.Getenv); err != nil {
+		fmt.Fprintf(env.Stderr, "mamori: %v\n", err)
 		return ExitUsage
 	}
+	global.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "data":
+			cfg.Data = *dataFlag
+		case "store":
+			cfg.Store = *storeFlag
+		case "log-level":
+			cfg.LogLevel = *logLevel
+		case "log-format":
+			cfg.LogFormat = *logFormat
+		}
+	})
+	env.Config = cfg
+	env.DataDir = cfg.Data
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(env.Stderr, "mamori: %v\n", err)
+		return ExitUsage
+	}
+	var lvl slog.Level
+	lvl.UnmarshalText([]byte(cfg.LogLevel))
 	hopts := &slog.HandlerOptions{Level: lvl}
-	if *logFormat == "json" {
+	if cfg.LogFormat == "json" {
 		env.Log = slog.New(slog.NewJSONHandler(env.Stderr, hopts))
 	} else {
 		env.Log = slog.New(slog.NewTextHandler(env.Stderr, hopts))

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mamori-cti/mamori/internal/config"
 )
 
 // run executes mamori in-process with a data directory and returns the exit
@@ -156,7 +158,7 @@ func TestServe(t *testing.T) {
 	}
 	token = strings.TrimSpace(token)
 	ctx, cancel := context.WithCancel(context.Background())
-	env := &Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, DataDir: data, Getenv: func(string) string { return "" }}
+	env := &Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, DataDir: data, Config: config.Defaults(), Getenv: func(string) string { return "" }}
 	env.Log = discardLogger()
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
@@ -204,5 +206,25 @@ func TestServe(t *testing.T) {
 		}
 	case <-time.After(35 * time.Second):
 		t.Fatal("graceful shutdown did not finish")
+	}
+}
+
+func TestConfigCommands(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "mamori.json")
+	os.WriteFile(file, []byte(`{"listen":"127.0.0.1:9999","store":"postgres://u:hunter2@db/m"}`), 0o644)
+	code, out, errOut := run(t, dir, "", "--config", file, "config", "dump")
+	if code != 0 || !strings.Contains(out, `"listen": "127.0.0.1:9999"`) || strings.Contains(out, "hunter2") || !strings.Contains(out, "REDACTED") {
+		t.Fatalf("config dump: %d %s %s", code, out, errOut)
+	}
+	if code, out, _ := run(t, dir, "", "--config", file, "config", "check"); code != 0 || !strings.Contains(out, "valid") {
+		t.Fatalf("config check: %d %s", code, out)
+	}
+	if code, _, errOut := run(t, dir, "", "--log-level", "loud", "config", "check"); code != ExitUsage || !strings.Contains(errOut, "log_level") {
+		t.Fatalf("config check of a bad level: %d %s", code, errOut)
+	}
+	// Flags override the file.
+	if code, out, _ := run(t, dir, "", "--config", file, "--data", "/elsewhere", "config", "dump"); code != 0 || !strings.Contains(out, `"data": "/elsewhere"`) {
+		t.Fatalf("flag over file: %s", out)
 	}
 }

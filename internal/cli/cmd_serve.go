@@ -30,8 +30,8 @@ func init() {
 
 Stops gracefully on SIGINT or SIGTERM: requests in flight finish first.`,
 		Run: func(ctx context.Context, env *Env, fs *flag.FlagSet) func([]string) error {
-			listen := fs.String("listen", envOr(env.Getenv, "MAMORI_LISTEN", "127.0.0.1:8080"), "address to listen on (env MAMORI_LISTEN)")
-			maxBody := fs.Int64("max-body", api.DefaultMaxBody, "largest request body in bytes")
+			listen := fs.String("listen", env.Config.Listen, "address to listen on (env MAMORI_LISTEN)")
+			maxBody := fs.Int64("max-body", env.Config.MaxBody, "largest request body in bytes (env MAMORI_MAX_BODY)")
 			return func(args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected argument %q", args[0])
@@ -54,14 +54,14 @@ func (env *Env) serve(ctx context.Context, listen string, maxBody int64, ready f
 	auditLog := audit.New(st)
 	// First start: an empty instance gets an organisation and an
 	// administrator whose password is printed once.
-	pw, err := svc.EnsureFirstAdmin(ctx, envOr(env.Getenv, "MAMORI_FIRST_ORG", "mamori"), "admin")
+	pw, err := svc.EnsureFirstAdmin(ctx, env.Config.FirstOrg, "admin")
 	if err != nil {
 		return fmt.Errorf("create the first administrator: %w", err)
 	}
 	if pw != "" {
 		auditLog.Record(ctx, audit.Entry{Actor: "system", Action: "init", Target: "admin"})
 		fmt.Fprintf(env.Stderr, "\nFirst start: created organisation %q and user \"admin\".\nPassword (shown only now): %s\n\n",
-			envOr(env.Getenv, "MAMORI_FIRST_ORG", "mamori"), pw)
+			env.Config.FirstOrg, pw)
 	}
 	srv := api.New(st, newImporter(st), api.Options{MaxBodyBytes: maxBody, Log: env.Log, Auth: svc, Audit: auditLog})
 	ln, err := net.Listen("tcp", listen)
@@ -86,7 +86,11 @@ func (env *Env) serve(ctx context.Context, listen string, maxBody int64, ready f
 	case <-ctx.Done():
 	}
 	env.Log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	grace := env.Config.ShutdownTimeout.Duration
+	if grace <= 0 {
+		grace = 30 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
