@@ -69,6 +69,13 @@ func buildQuery(q store.Query, count bool) (string, []any) {
 	}
 	from := "objects o"
 	seqCol, addedCol := "o.seq", "o.added"
+	if q.Text != "" && q.Collection == "" {
+		// Drive the query from the full-text index, which yields rowids (=
+		// seq) in order: a page stops after Limit matches instead of
+		// collecting every match first.
+		from = "objects_fts f JOIN objects o ON o.seq = f.rowid"
+		seqCol = "f.rowid"
+	}
 	if q.Collection != "" {
 		from = "collection_objects c JOIN objects o ON o.seq = c.seq"
 		seqCol, addedCol = "c.cseq", "c.added"
@@ -108,7 +115,11 @@ func buildQuery(q store.Query, count bool) (string, []any) {
 		add("o.seq IN (SELECT seq FROM external_ids WHERE ext_id = ?)", q.ExternalID)
 	}
 	if q.Text != "" {
-		add("o.seq IN (SELECT rowid FROM objects_fts WHERE objects_fts MATCH ?)", ftsQuery(q.Text))
+		if q.Collection == "" {
+			add("objects_fts MATCH ?", ftsQuery(q.Text))
+		} else {
+			add("o.seq IN (SELECT rowid FROM objects_fts WHERE objects_fts MATCH ?)", ftsQuery(q.Text))
+		}
 	}
 	if len(q.Modified) > 0 {
 		keys := make([]string, len(q.Modified))
