@@ -3,11 +3,14 @@ package ingest_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/mamori-cti/mamori/internal/bus"
 	"github.com/mamori-cti/mamori/internal/ingest"
 	"github.com/mamori-cti/mamori/internal/store"
 )
@@ -235,4 +238,42 @@ func search(t *testing.T, st store.Store, q store.Query) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func TestImportAnnouncesStoredObjects(t *testing.T) {
+	st := openStore(t)
+	b := bus.NewLocal(nil)
+	defer b.Close()
+	got := make(chan bus.ObjectsStored, 4)
+	b.Subscribe(bus.SubjectObjectsStored, "test", func(_ context.Context, m bus.Message) error {
+		var msg bus.ObjectsStored
+		if err := json.Unmarshal(m.Data, &msg); err != nil {
+			return err
+		}
+		got <- msg
+		return nil
+	})
+	im := newImporter(st)
+	im.Bus = b
+	doc := bundle(goodMalware, goodIndicator)
+	if _, err := im.ImportBundle(context.Background(), strings.NewReader(doc), "b", ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case msg := <-got:
+		if len(msg.Objects) != 2 || msg.Objects[1].Type != "indicator" || msg.Source != "b" {
+			t.Fatalf("announcement = %+v", msg)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no announcement")
+	}
+	// Unchanged objects are not announced.
+	if _, err := im.ImportBundle(context.Background(), strings.NewReader(doc), "b", ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case msg := <-got:
+		t.Fatalf("re-import announced %+v", msg)
+	case <-time.After(200 * time.Millisecond):
+	}
 }

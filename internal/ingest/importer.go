@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mamori-cti/mamori/internal/access"
+	"github.com/mamori-cti/mamori/internal/bus"
 	"github.com/mamori-cti/mamori/internal/stix"
 	"github.com/mamori-cti/mamori/internal/store"
 )
@@ -31,6 +32,10 @@ type Importer struct {
 	Validator *stix.Validator
 	// PatternValues extracts indexable values from STIX patterns; may be nil.
 	PatternValues PatternValues
+	// Bus, when set, receives bus.SubjectObjectsStored messages (in chunks
+	// of at most 1,000 objects) after each committed import, for the parts
+	// that react to new intelligence (retro-hunt, exposure, correlation).
+	Bus bus.Bus
 }
 
 // Options control one import.
@@ -124,11 +129,12 @@ type item struct {
 }
 
 type chunk struct {
-	seq   int
-	items []item
-	objs  []*store.Object
-	idx   []int // bundle index of each obj
-	rejs  []Rejection
+	outcomes []store.Outcome
+	seq      int
+	items    []item
+	objs     []*store.Object
+	idx      []int // bundle index of each obj
+	rejs     []Rejection
 }
 
 // Source produces the raw JSON objects of one document, in order, by
@@ -240,6 +246,7 @@ func (im *Importer) Import(ctx context.Context, src Source, source string, opts 
 
 	// Writer: in bundle order, one transaction for the whole document.
 	var w store.Writer
+	var stored []bus.StoredItem // new objects and versions, when a bus listens
 	g.Go(func() error {
 		pending := map[int]*chunk{}
 		next := 0
@@ -256,6 +263,13 @@ func (im *Importer) Import(ctx context.Context, src Source, source string, opts 
 				next++
 				if err := im.write(gctx, ctx, &w, c, &res, opts, seen, seed, source); err != nil {
 					return err
+				}
+				if im.Bus != nil {
+					for i, o := range c.objs {
+						if i < len(c.outcomes) && c.outcomes[i] != store.OutcomeUnchanged {
+							stored = append(stored, bus.StoredItem{ID: o.ID, Type: o.Type})
+						}
+					}
 				}
 			}
 		}
@@ -281,6 +295,16 @@ func (im *Importer) Import(ctx context.Context, src Source, source string, opts 
 		}
 	}
 	res.Committed = true
+	if im.Bus != nil && len(stored) > 0 {
+		for len(stored) > 0 {
+			n := min(len(stored), 1000)
+			msg, _ := json.Marshal(bus.ObjectsStored{Source: source, Owner: opts.Owner, Objects: stored[:n]})
+			if err := im.Bus.Publish(ctx, bus.SubjectObjectsStored, msg); err != nil {
+				return res, fmt.Errorf("%s: stored, but not announced: %w", source, err)
+			}
+			stored = stored[n:]
+		}
+	}
 	return res, nil
 }
 
@@ -397,6 +421,7 @@ func (im *Importer) write(ctx, txCtx context.Context, w *store.Writer, c *chunk,
 	if err != nil {
 		return fmt.Errorf("%s: %w", source, err)
 	}
+	c.outcomes = pr.Outcomes
 	res.New += pr.New
 	res.NewVersions += pr.NewVersions
 	res.Unchanged += pr.Unchanged
