@@ -96,6 +96,7 @@ func (env *Env) main(ctx context.Context, args []string) int {
 	configFile := global.String("config", "", "JSON configuration file (env MAMORI_CONFIG)")
 	dataFlag := global.String("data", def.Data, "data directory of the embedded store (env MAMORI_DATA)")
 	storeFlag := global.String("store", "", "knowledge base: a postgres:// URL instead of the embedded store (env MAMORI_STORE)")
+	busFlag := global.String("bus", "", "event bus: a nats:// URL instead of the in-process bus (env MAMORI_BUS)")
 	logLevel := global.String("log-level", def.LogLevel, "log level: debug, info, warn, error (env MAMORI_LOG_LEVEL)")
 	logFormat := global.String("log-format", def.LogFormat, "log format: text or json (env MAMORI_LOG_FORMAT)")
 	help := global.Bool("help", false, "show help")
@@ -126,6 +127,8 @@ func (env *Env) main(ctx context.Context, args []string) int {
 			cfg.Data = *dataFlag
 		case "store":
 			cfg.Store = *storeFlag
+		case "bus":
+			cfg.Bus = *busFlag
 		case "log-level":
 			cfg.LogLevel = *logLevel
 		case "log-format":

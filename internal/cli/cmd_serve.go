@@ -9,9 +9,12 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/mamori-cti/mamori/internal/access"
 	"github.com/mamori-cti/mamori/internal/api"
 	"github.com/mamori-cti/mamori/internal/audit"
+	"github.com/mamori-cti/mamori/internal/taxii"
 )
 
 func init() {
@@ -42,14 +45,20 @@ Stops gracefully on SIGINT or SIGTERM: requests in flight finish first.`,
 	})
 }
 
-// serve runs the HTTP server until ctx ends. ready, when set, receives the
-// bound address once the server accepts connections.
+// serve runs the HTTP server and the background services until ctx ends.
+// ready, when set, receives the bound address once the server accepts
+// connections.
 func (env *Env) serve(ctx context.Context, listen string, maxBody int64, ready func(addr string)) error {
 	st, err := env.openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	b, err := env.openBus(ctx)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
 	svc := access.NewService(st)
 	auditLog := audit.New(st)
 	// First start: an empty instance gets an organisation and an
@@ -63,7 +72,28 @@ func (env *Env) serve(ctx context.Context, listen string, maxBody int64, ready f
 		fmt.Fprintf(env.Stderr, "\nFirst start: created organisation %q and user \"admin\".\nPassword (shown only now): %s\n\n",
 			env.Config.FirstOrg, pw)
 	}
-	srv := api.New(st, newImporter(st), api.Options{MaxBodyBytes: maxBody, Log: env.Log, Auth: svc, Audit: auditLog})
+	im := newImporter(st)
+	im.Bus = b
+	srv := api.New(st, im, api.Options{MaxBodyBytes: maxBody, Log: env.Log, Auth: svc, Audit: auditLog})
+
+	// TAXII 2.1 under /taxii2/.
+	key, err := taxii.LoadCursorKey(ctx, st)
+	if err != nil {
+		return fmt.Errorf("TAXII cursor key: %w", err)
+	}
+	srv.Handle(taxii.Prefix, taxii.NewServer(taxii.Options{
+		Store: st, Importer: im, Auth: svc, State: st,
+		MaxContentLength: maxBody, CursorKey: key, Log: env.Log,
+	}))
+
+	// Background services run until the server stops; the store closes
+	// only after they return.
+	bg, bgctx := errgroup.WithContext(ctx)
+	bg.Go(func() error {
+		(&taxii.Scheduler{State: st, Importer: im, Log: env.Log}).Run(bgctx)
+		return nil
+	})
+
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
@@ -72,9 +102,8 @@ func (env *Env) serve(ctx context.Context, listen string, maxBody int64, ready f
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          nil,
 	}
-	env.Log.Info("mamori serving", "addr", "http://"+ln.Addr().String(), "data", env.DataDir)
+	env.Log.Info("mamori serving", "addr", "http://"+ln.Addr().String(), "store", env.storeName(), "bus", env.busName())
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -98,5 +127,5 @@ func (env *Env) serve(ctx context.Context, listen string, maxBody int64, ready f
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	return bg.Wait()
 }

@@ -8,16 +8,48 @@ import (
 	"io"
 	"os"
 
+	"github.com/mamori-cti/mamori/internal/bus"
+	"github.com/mamori-cti/mamori/internal/config"
 	"github.com/mamori-cti/mamori/internal/store/sqlite"
 )
 
 // openStore opens the embedded store in the data directory.
 func (env *Env) openStore(ctx context.Context) (*sqlite.Store, error) {
+	if env.Config.Store != "" {
+		return nil, fmt.Errorf("this command works on the embedded store only; unset --store (%s)", config.Redact(env.Config.Store))
+	}
 	s, err := sqlite.OpenDir(ctx, env.DataDir, sqlite.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", env.DataDir, err)
 	}
 	return s, nil
+}
+
+func (env *Env) storeName() string {
+	if env.Config.Store != "" {
+		return config.Redact(env.Config.Store)
+	}
+	return "sqlite:" + env.DataDir
+}
+
+func (env *Env) busName() string {
+	if env.Config.Bus != "" {
+		return config.Redact(env.Config.Bus)
+	}
+	return "in-process"
+}
+
+// openBus connects the configured event bus: NATS JetStream when --bus (or
+// MAMORI_BUS) names a server, else the in-process bus.
+func (env *Env) openBus(ctx context.Context) (bus.Bus, error) {
+	if env.Config.Bus == "" {
+		return bus.NewLocal(env.Log), nil
+	}
+	b, err := bus.DialNATS(ctx, env.Config.Bus, bus.NATSOptions{Name: "mamori", Log: env.Log})
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // input is an opened input file (or standard input), gunzipped when it is gzip.

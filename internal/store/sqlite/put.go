@@ -37,7 +37,10 @@ func (s *Store) Begin(ctx context.Context) (store.Writer, error) {
 		w, err = s.begin(ctx)
 		return err
 	})
-	return w, err
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return w, nil
 }
 
 type writer struct {
