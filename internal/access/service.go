@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -39,7 +40,24 @@ type Service struct {
 	mu       sync.Mutex
 	failures map[string]*failure // by user name and by client address
 	limiters map[string]*rate.Limiter
+
+	// verified remembers recent successful password checks for a few
+	// minutes, so that clients sending HTTP Basic on every request (TAXII
+	// pollers) do not pay an Argon2id hash each time. Keys are HMACs of the
+	// credentials under a per-process random key; no password is kept.
+	verified map[string]verifiedLogin
+	cacheKey []byte
 }
+
+type verifiedLogin struct {
+	userID  string
+	changed time.Time
+	until   time.Time
+}
+
+// verifiedTTL bounds how long a remembered password check stays valid; a
+// password change or disabling the user ends it at once.
+const verifiedTTL = 5 * time.Minute
 
 type failure struct {
 	count int
@@ -49,8 +67,11 @@ type failure struct {
 
 // NewService returns a Service over st.
 func NewService(st store.Store) *Service {
+	key := make([]byte, 32)
+	rand.Read(key)
 	return &Service{dir: st, objects: st, now: time.Now, TokenRate: 50, TokenBurst: 200,
-		failures: map[string]*failure{}, limiters: map[string]*rate.Limiter{}}
+		failures: map[string]*failure{}, limiters: map[string]*rate.Limiter{},
+		verified: map[string]verifiedLogin{}, cacheKey: key}
 }
 
 // CreateOrg adds an organisation and stores its STIX identity object.
@@ -190,6 +211,15 @@ func (s *Service) Login(ctx context.Context, user, password, client string) (*Pr
 		return nil, err
 	}
 	u, err := s.dir.User(ctx, user)
+	ck := s.credKey(user, password)
+	if err == nil && !u.Disabled {
+		s.mu.Lock()
+		v, hit := s.verified[ck]
+		s.mu.Unlock()
+		if hit && v.userID == u.ID && v.changed.Equal(u.Changed) && s.now().Before(v.until) {
+			return s.Principal(ctx, u)
+		}
+	}
 	ok := false
 	if err == nil && u.PasswordHash != "" && !u.Disabled {
 		ok, _ = CheckPassword(u.PasswordHash, password)
@@ -202,7 +232,21 @@ func (s *Service) Login(ctx context.Context, user, password, client string) (*Pr
 		return nil, ErrUnauthenticated
 	}
 	s.succeed(user, client)
+	s.mu.Lock()
+	if len(s.verified) > 10000 {
+		clear(s.verified)
+	}
+	s.verified[ck] = verifiedLogin{userID: u.ID, changed: u.Changed, until: s.now().Add(verifiedTTL)}
+	s.mu.Unlock()
 	return s.Principal(ctx, u)
+}
+
+func (s *Service) credKey(user, password string) string {
+	m := hmac.New(sha256.New, s.cacheKey)
+	m.Write([]byte(user))
+	m.Write([]byte{0})
+	m.Write([]byte(password))
+	return string(m.Sum(nil))
 }
 
 // dummyHash is computed on first use: hashing costs 64 MiB and tens of

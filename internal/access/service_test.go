@@ -165,3 +165,30 @@ func TestEffective(t *testing.T) {
 		}
 	}
 }
+
+func TestLoginCacheEndsOnChange(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newService(t)
+	svc.CreateUser(ctx, "alice", "CSIRT", access.RoleAnalyst, "correct horse")
+	for range 3 {
+		if _, err := svc.Login(ctx, "alice", "correct horse", "c"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.Login(ctx, "alice", "wrong horse", "c"); err == nil {
+		t.Fatal("wrong password accepted after a remembered login")
+	}
+	if err := svc.SetPassword(ctx, "alice", "new horse staple"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Login(ctx, "alice", "correct horse", "c"); err == nil {
+		t.Fatal("old password still accepted after a change")
+	}
+	if _, err := svc.Login(ctx, "alice", "new horse staple", "c"); err != nil {
+		t.Fatal(err)
+	}
+	svc.DisableUser(ctx, "alice")
+	if _, err := svc.Login(ctx, "alice", "new horse staple", "c"); err == nil {
+		t.Fatal("disabled user signed in from the cache")
+	}
+}
