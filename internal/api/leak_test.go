@@ -17,6 +17,7 @@ import (
 	"github.com/mamori-cti/mamori/internal/stix"
 	"github.com/mamori-cti/mamori/internal/store"
 	"github.com/mamori-cti/mamori/internal/store/sqlite"
+	"github.com/mamori-cti/mamori/internal/taxii"
 )
 
 // The leak matrix: organisations A, B and C, sharing group G = {A, B}, and
@@ -59,6 +60,7 @@ type leakFixture struct {
 	viewers map[string]*store.Viewer
 	objects map[string][2]string // id -> {dist, tlp}
 	anchor  string
+	coll    string
 }
 
 func newLeakFixture(t *testing.T) *leakFixture {
@@ -69,6 +71,7 @@ func newLeakFixture(t *testing.T) *leakFixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	svc := access.NewService(st)
+	svc.TokenRate, svc.TokenBurst = 1e6, 1e6 // the matrix sends thousands of requests
 	for _, o := range []string{"A", "B", "C", "Remote"} {
 		if _, err := svc.CreateOrg(ctx, o); err != nil {
 			t.Fatal(err)
@@ -98,6 +101,11 @@ func newLeakFixture(t *testing.T) *leakFixture {
 		f.viewers[reader] = p.Viewer()
 	}
 	orgA, _ := st.Org(ctx, "A")
+	coll, err := st.CreateCollection(ctx, store.Collection{Title: "leak", Level: store.LevelCommunity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.coll = coll.ID
 	im := &ingest.Importer{Store: st, Validator: ingest.DefaultValidator(), PatternValues: ingest.DefaultPatternValues}
 	// A public anchor every relationship points to.
 	f.anchor = "malware--" + uuid.NewString()
@@ -115,7 +123,7 @@ func newLeakFixture(t *testing.T) *leakFixture {
 			}
 			ind := fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":%q,"created":"2025-01-01T00:00:00.000Z","modified":"2025-01-01T00:00:00.000Z","name":"leak %s %s","pattern":"[domain-name:value = 'leak-test.example']","pattern_type":"stix","valid_from":"2025-01-01T00:00:00Z"%s}`, id, dist, tlp, marks)
 			rel := fmt.Sprintf(`{"type":"relationship","spec_version":"2.1","id":%q,"created":"2025-01-01T00:00:00.000Z","modified":"2025-01-01T00:00:00.000Z","relationship_type":"indicates","source_ref":%q,"target_ref":%q%s}`, relID, id, f.anchor, marks)
-			opts := ingest.Options{Owner: orgA.ID, Level: lvl}
+			opts := ingest.Options{Owner: orgA.ID, Level: lvl, Collection: coll.ID}
 			if lvl == store.LevelGroup {
 				opts.Group = g.ID
 			}
@@ -127,7 +135,9 @@ func newLeakFixture(t *testing.T) *leakFixture {
 			f.objects[relID] = [2]string{dist, tlp}
 		}
 	}
-	f.srv = httptest.NewServer(api.New(st, im, api.Options{Auth: svc}))
+	a := api.New(st, im, api.Options{Auth: svc})
+	a.Handle(taxii.Prefix, taxii.NewServer(taxii.Options{Store: st, Importer: im, Auth: svc, State: st, CursorKey: []byte("leak-test-key-0123456789abcdef")}))
+	f.srv = httptest.NewServer(a)
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -139,6 +149,9 @@ func bundle(objs ...string) string {
 func (f *leakFixture) get(t *testing.T, reader, path string) (int, string) {
 	req, _ := http.NewRequest("GET", f.srv.URL+path, nil)
 	req.Header.Set("Authorization", "Bearer "+f.tokens[reader])
+	if strings.HasPrefix(path, "/taxii2/") {
+		req.Header.Set("Accept", "application/taxii+json;version=2.1")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -159,6 +172,10 @@ func TestLeakMatrix(t *testing.T) {
 		_, byValue := f.get(t, reader, "/api/v1/objects?limit=10000&value=leak-test.example")
 		_, byText := f.get(t, reader, "/api/v1/objects?limit=10000&text=leak")
 		_, rels := f.get(t, reader, "/api/v1/objects/"+f.anchor+"/relationships?limit=10000")
+		tx := "/taxii2/api1/collections/" + f.coll + "/"
+		_, taxiiObjects := f.get(t, reader, tx+"objects/?limit=10000")
+		_, manifest := f.get(t, reader, tx+"manifest/?limit=10000")
+		_, taxiiVersionsAll := f.get(t, reader, tx+"objects/?limit=10000&match[version]=all")
 		wantIndicators, wantRels := 0, 0
 		for id, dt := range f.objects {
 			want := expected(reader, dt[0], dt[1])
@@ -183,7 +200,17 @@ func TestLeakMatrix(t *testing.T) {
 			} else {
 				check("GET /api/v1/objects/{anchor}/relationships", strings.Contains(rels, id))
 			}
-			code, body := f.get(t, reader, "/api/v1/objects/"+id)
+			check("TAXII objects", strings.Contains(taxiiObjects, id))
+			check("TAXII objects match[version]=all", strings.Contains(taxiiVersionsAll, id))
+			check("TAXII manifest", strings.Contains(manifest, id))
+			code, body := f.get(t, reader, tx+"objects/"+id+"/")
+			check("TAXII object by id", code == 200 && strings.Contains(body, id))
+			if !want && code != 404 {
+				t.Errorf("%s: TAXII object by id answered %d, want 404", cell, code)
+			}
+			code, body = f.get(t, reader, tx+"objects/"+id+"/versions/")
+			check("TAXII versions", code == 200 && strings.Contains(body, "2025-01-01T00:00:00"))
+			code, body = f.get(t, reader, "/api/v1/objects/"+id)
 			check("GET /api/v1/objects/{id}", code == 200 && strings.Contains(body, id))
 			if !want && code != 404 {
 				t.Errorf("%s: invisible object answered %d, want 404", cell, code)
