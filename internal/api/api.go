@@ -37,6 +37,9 @@ type Options struct {
 	// Audit, when set, records imports, sign-ins, token use and reads of
 	// restricted objects.
 	Audit *audit.Log
+	// Checks are the readiness checks of /readyz by name (the store is
+	// always checked; add the bus and other dependencies).
+	Checks map[string]func(context.Context) error
 }
 
 // Server holds the API's dependencies.
@@ -70,6 +73,7 @@ func New(st store.Store, im *ingest.Importer, opts Options) *Server {
 	s := &Server{st: st, im: im, opts: opts, mux: http.NewServeMux(), authSeen: map[string]time.Time{}}
 	s.metrics = newMetrics(opts.Registry, st)
 	s.handle("GET /healthz", s.health)
+	s.mux.HandleFunc("GET /readyz", s.ready)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
 	s.handle("GET /api/v1/objects", s.authed(s.listObjects))
 	s.handle("GET /api/v1/objects/{id}", s.authed(s.getObject))
@@ -231,6 +235,28 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, &Error{Status: http.StatusServiceUnavailable, Msg: "store: " + err.Error()}
 	}
 	return map[string]string{"status": "ok"}, nil
+}
+
+// ready reports each dependency: 200 when all answer, 503 otherwise, with
+// the failing ones named.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]func(context.Context) error{"store": s.st.Ping}
+	for name, c := range s.opts.Checks {
+		checks[name] = c
+	}
+	out := map[string]string{}
+	status := http.StatusOK
+	for name, c := range checks {
+		if err := c(ctx); err != nil {
+			out[name] = err.Error()
+			status = http.StatusServiceUnavailable
+		} else {
+			out[name] = "ok"
+		}
+	}
+	writeJSON(w, status, out)
 }
 
 // parseQuery reads the search filters shared by the objects endpoints.

@@ -107,6 +107,7 @@ func TestScenarios(t *testing.T) {
 		{"basic auth", "basic", "GET", "/api/v1/objects?type=malware", "", "", 200, []string{"Emotet"}, nil},
 		{"reader reads", "reader", "GET", "/api/v1/objects/" + indicatorID, "", "", 200, []string{"(updated)"}, nil},
 		{"reader may not import", "reader", "POST", "/api/v1/bundles", goodBundle, "application/json", 403, []string{"may not import"}, nil},
+		{"ready", "anonymous", "GET", "/readyz", "", "", 200, []string{`"store":"ok"`}, nil},
 		{"health needs no credentials", "anonymous", "GET", "/healthz", "", "", 200, nil, nil},
 		{"post unknown collection", "analyst", "POST", "/api/v1/bundles?collection=nope", goodBundle, "application/json", 404, nil, nil},
 	}

@@ -74,7 +74,11 @@ func (env *Env) serve(ctx context.Context, listen string, maxBody int64, ready f
 	}
 	im := newImporter(st)
 	im.Bus = b
-	srv := api.New(st, im, api.Options{MaxBodyBytes: maxBody, Log: env.Log, Auth: svc, Audit: auditLog})
+	checks := map[string]func(context.Context) error{}
+	if h, ok := b.(interface{ Healthy() error }); ok {
+		checks["bus"] = func(context.Context) error { return h.Healthy() }
+	}
+	srv := api.New(st, im, api.Options{MaxBodyBytes: maxBody, Log: env.Log, Auth: svc, Audit: auditLog, Checks: checks})
 
 	// TAXII 2.1 under /taxii2/.
 	key, err := taxii.LoadCursorKey(ctx, st)
