@@ -14,13 +14,12 @@ import (
 	"github.com/mamori-cti/mamori/internal/access"
 	"github.com/mamori-cti/mamori/internal/audit"
 	"github.com/mamori-cti/mamori/internal/store"
-	"github.com/mamori-cti/mamori/internal/store/sqlite"
 )
 
 // withAccess opens the store and runs fn with the access service and the
 // audit log; CLI actions are recorded with actor "cli".
-func (env *Env) withAccess(ctx context.Context, fn func(st *sqlite.Store, svc *access.Service, log *audit.Log) error) error {
-	st, err := env.openStore(ctx)
+func (env *Env) withAccess(ctx context.Context, fn func(st store.Store, svc *access.Service, log *audit.Log) error) error {
+	st, err := env.openBackend(ctx)
 	if err != nil {
 		return err
 	}
@@ -49,7 +48,7 @@ once. mamori serve does the same on an empty data directory.`,
 			org := fs.String("org", "mamori", "name of the first organisation")
 			admin := fs.String("admin", "admin", "name of the administrator")
 			return func(args []string) error {
-				return env.withAccess(ctx, func(st *sqlite.Store, svc *access.Service, log *audit.Log) error {
+				return env.withAccess(ctx, func(st store.Store, svc *access.Service, log *audit.Log) error {
 					pw, err := svc.EnsureFirstAdmin(ctx, *org, *admin)
 					if err != nil {
 						return err
@@ -71,7 +70,7 @@ once. mamori serve does the same on an empty data directory.`,
 				if len(args) != 1 {
 					return usagef("want one NAME")
 				}
-				return env.withAccess(ctx, func(st *sqlite.Store, svc *access.Service, log *audit.Log) error {
+				return env.withAccess(ctx, func(st store.Store, svc *access.Service, log *audit.Log) error {
 					o, err := svc.CreateOrg(ctx, args[0])
 					if err != nil {
 						return err
@@ -87,7 +86,7 @@ once. mamori serve does the same on an empty data directory.`,
 		Name: "org list", Summary: "list organisations",
 		Run: func(ctx context.Context, env *Env, fs *flag.FlagSet) func([]string) error {
 			return func(args []string) error {
-				return env.withAccess(ctx, func(st *sqlite.Store, svc *access.Service, log *audit.Log) error {
+				return env.withAccess(ctx, func(st store.Store, svc *access.Service, log *audit.Log) error {
 					orgs, err := st.Orgs(ctx)
 					if err != nil {
 						return err
@@ -125,7 +124,7 @@ Example:
 						return err
 					}
 				}
-				return env.withAccess(ctx, func(st *sqlite.Store, svc *access.Service, log *audit.Log) error {
+				return env.withAccess(ctx, func(st store.Store, svc *access.Service, log *audit.Log) error {
 					u, err := svc.CreateUser(ctx, args[0], *org, access.Role(*role), pw)
 					if err != nil {
 						return err
@@ -141,7 +140,7 @@ Example:
 		Name: "user list", Summary: "list users",
 		Run: func(ctx context.Context, env *Env, fs *flag.FlagSet) func([]string) error {
 			return func(args []string) error {
-				return env.withAccess(ctx, func(st *sqlite.Store, svc *access.Service, log *audit.Log) error {
+				return env.withAccess(ctx, func(st store.Store, svc *access.Service, log *audit.Log) error {
 					users, err := st.Users(ctx)
 					if err != nil {
 						return err
@@ -168,7 +167,7 @@ Example:
 				if len(args) != 1 {
 					return usagef("want one NAME")
 				}
-				return env.withAccess(ctx, func(st *sqlite.Store, svc *access.Service, log *audit.Log) error {
+				return env.withAccess(ctx, func(st store.Store, svc *access.Service, log *audit.Log) error {
 					if err := svc.DisableUser(ctx, args[0]); err != nil {
 						return err
 					}
@@ -188,7 +187,7 @@ Example:
 				if err != nil {
 					return err
 				}
-				return env.withAccess(ctx, func(st *sqlite.Store, svc *access.Service, log *audit.Log) error {
+				return env.withAccess(ctx, func(st store.Store, svc *access.Service, log *audit.Log) error {
 					if err := svc.SetPassword(ctx, args[0], pw); err != nil {
 						return err
 					}
@@ -209,7 +208,7 @@ Use it as "Authorization: Bearer TOKEN", or as the password of HTTP Basic.`,
 				if *user == "" {
 					return usagef("--user is required")
 				}
-				return env.withAccess(ctx, func(st *sqlite.Store, svc *access.Service, log *audit.Log) error {
+				return env.withAccess(ctx, func(st store.Store, svc *access.Service, log *audit.Log) error {
 					secret, t, err := svc.CreateToken(ctx, *user, *name, *expires)
 					if err != nil {
 						return err
@@ -231,7 +230,7 @@ Use it as "Authorization: Bearer TOKEN", or as the password of HTTP Basic.`,
 		Run: func(ctx context.Context, env *Env, fs *flag.FlagSet) func([]string) error {
 			user := fs.String("user", "", "only this user's tokens")
 			return func(args []string) error {
-				return env.withAccess(ctx, func(st *sqlite.Store, svc *access.Service, log *audit.Log) error {
+				return env.withAccess(ctx, func(st store.Store, svc *access.Service, log *audit.Log) error {
 					uid := ""
 					if *user != "" {
 						u, err := st.User(ctx, *user)
@@ -272,7 +271,7 @@ Use it as "Authorization: Bearer TOKEN", or as the password of HTTP Basic.`,
 				if len(args) != 1 {
 					return usagef("want one token ID")
 				}
-				return env.withAccess(ctx, func(st *sqlite.Store, svc *access.Service, log *audit.Log) error {
+				return env.withAccess(ctx, func(st store.Store, svc *access.Service, log *audit.Log) error {
 					if err := st.RevokeToken(ctx, args[0]); err != nil {
 						return err
 					}
@@ -292,7 +291,7 @@ Use it as "Authorization: Bearer TOKEN", or as the password of HTTP Basic.`,
 				if len(args) != 1 || len(orgs) == 0 {
 					return usagef("want NAME and at least one --org")
 				}
-				return env.withAccess(ctx, func(st *sqlite.Store, svc *access.Service, log *audit.Log) error {
+				return env.withAccess(ctx, func(st store.Store, svc *access.Service, log *audit.Log) error {
 					g, err := svc.CreateGroup(ctx, args[0], orgs)
 					if err != nil {
 						return err
@@ -308,7 +307,7 @@ Use it as "Authorization: Bearer TOKEN", or as the password of HTTP Basic.`,
 		Name: "group list", Summary: "list sharing groups and their members",
 		Run: func(ctx context.Context, env *Env, fs *flag.FlagSet) func([]string) error {
 			return func(args []string) error {
-				return env.withAccess(ctx, func(st *sqlite.Store, svc *access.Service, log *audit.Log) error {
+				return env.withAccess(ctx, func(st store.Store, svc *access.Service, log *audit.Log) error {
 					groups, err := st.Groups(ctx)
 					if err != nil {
 						return err

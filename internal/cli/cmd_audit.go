@@ -11,7 +11,6 @@ import (
 	"github.com/mamori-cti/mamori/internal/access"
 	"github.com/mamori-cti/mamori/internal/audit"
 	"github.com/mamori-cti/mamori/internal/store"
-	"github.com/mamori-cti/mamori/internal/store/sqlite"
 )
 
 type auditJSON struct {
@@ -40,7 +39,7 @@ func init() {
 		Run: func(ctx context.Context, env *Env, fs *flag.FlagSet) func([]string) error {
 			n := fs.Int("n", 20, "how many records")
 			return func(args []string) error {
-				return env.withAccess(ctx, func(st *sqlite.Store, _ *access.Service, log *audit.Log) error {
+				return env.withAccess(ctx, func(st store.Store, _ *access.Service, log *audit.Log) error {
 					last, err := st.LastAudit(ctx)
 					if err != nil {
 						return nil // empty log
@@ -63,7 +62,7 @@ back with --head to prove that no record was removed from the end since.`,
 		Run: func(ctx context.Context, env *Env, fs *flag.FlagSet) func([]string) error {
 			head := fs.String("head", "", "a head hash printed by an earlier verify, which must still be in the chain")
 			return func(args []string) error {
-				return env.withAccess(ctx, func(st *sqlite.Store, _ *access.Service, log *audit.Log) error {
+				return env.withAccess(ctx, func(st store.Store, _ *access.Service, log *audit.Log) error {
 					n, err := log.Verify(ctx)
 					if err != nil {
 						return &exitError{ExitFail, err}
@@ -96,7 +95,7 @@ back with --head to prove that no record was removed from the end since.`,
 		Run: func(ctx context.Context, env *Env, fs *flag.FlagSet) func([]string) error {
 			after := fs.Int64("after", 0, "only records after this sequence number")
 			return func(args []string) error {
-				return env.withAccess(ctx, func(st *sqlite.Store, _ *access.Service, log *audit.Log) error {
+				return env.withAccess(ctx, func(st store.Store, _ *access.Service, log *audit.Log) error {
 					w := bufio.NewWriter(env.Stdout)
 					defer w.Flush()
 					enc := json.NewEncoder(w)

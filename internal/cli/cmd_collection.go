@@ -29,7 +29,7 @@ func init() {
 				if err != nil {
 					return usagef("--distribution: %v", err)
 				}
-				st, err := env.openStore(ctx)
+				st, err := env.openBackend(ctx)
 				if err != nil {
 					return err
 				}
@@ -57,7 +57,7 @@ func init() {
 		Summary: "list collections",
 		Run: func(ctx context.Context, env *Env, fs *flag.FlagSet) func([]string) error {
 			return func(args []string) error {
-				st, err := env.openStore(ctx)
+				st, err := env.openBackend(ctx)
 				if err != nil {
 					return err
 				}

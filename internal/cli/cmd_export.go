@@ -46,7 +46,7 @@ Examples:
 					}
 					q.ModifiedSince = t
 				}
-				st, err := env.openStore(ctx)
+				st, err := env.openBackend(ctx)
 				if err != nil {
 					return err
 				}

@@ -89,7 +89,7 @@ func (a *accessFlags) apply(ctx context.Context, st store.Store, opts *ingest.Op
 }
 
 func (env *Env) runImport(ctx context.Context, files []string, collection string, strict bool, rejectsPath string, quiet bool, ao accessFlags) error {
-	st, err := env.openStore(ctx)
+	st, err := env.openBackend(ctx)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ Exit status 1 when no object has that id.`,
 				if len(args) != 1 {
 					return usagef("want exactly one ID")
 				}
-				st, err := env.openStore(ctx)
+				st, err := env.openBackend(ctx)
 				if err != nil {
 					return err
 				}
@@ -96,7 +96,7 @@ Examples:
 				if *allVersions {
 					q.Versions = store.VersionsAll
 				}
-				st, err := env.openStore(ctx)
+				st, err := env.openBackend(ctx)
 				if err != nil {
 					return err
 				}
@@ -123,7 +123,7 @@ Examples:
 		Run: func(ctx context.Context, env *Env, fs *flag.FlagSet) func([]string) error {
 			asJSON := fs.Bool("json", false, "print JSON")
 			return func(args []string) error {
-				st, err := env.openStore(ctx)
+				st, err := env.openBackend(ctx)
 				if err != nil {
 					return err
 				}

@@ -49,7 +49,7 @@ Stops gracefully on SIGINT or SIGTERM: requests in flight finish first.`,
 // ready, when set, receives the bound address once the server accepts
 // connections.
 func (env *Env) serve(ctx context.Context, listen string, maxBody int64, ready func(addr string)) error {
-	st, err := env.openStore(ctx)
+	st, err := env.openBackend(ctx)
 	if err != nil {
 		return err
 	}

@@ -10,13 +10,40 @@ import (
 
 	"github.com/mamori-cti/mamori/internal/bus"
 	"github.com/mamori-cti/mamori/internal/config"
+	"github.com/mamori-cti/mamori/internal/store"
+	"github.com/mamori-cti/mamori/internal/store/postgres"
 	"github.com/mamori-cti/mamori/internal/store/sqlite"
+	"github.com/mamori-cti/mamori/internal/taxii"
 )
 
 // openStore opens the embedded store in the data directory.
 func (env *Env) openStore(ctx context.Context) (*sqlite.Store, error) {
 	if env.Config.Store != "" {
 		return nil, fmt.Errorf("this command works on the embedded store only; unset --store (%s)", config.Redact(env.Config.Store))
+	}
+	s, err := sqlite.OpenDir(ctx, env.DataDir, sqlite.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", env.DataDir, err)
+	}
+	return s, nil
+}
+
+// backend is what the data commands and serve need of a store: the storage
+// contract and the TAXII state.
+type backend interface {
+	store.Store
+	taxii.StateStore
+}
+
+// openBackend opens the configured knowledge base: PostgreSQL when --store
+// (or MAMORI_STORE) names one, else the embedded store.
+func (env *Env) openBackend(ctx context.Context) (backend, error) {
+	if env.Config.Store != "" {
+		s, err := postgres.Open(ctx, env.Config.Store, postgres.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("open store %s: %w", config.Redact(env.Config.Store), err)
+		}
+		return s, nil
 	}
 	s, err := sqlite.OpenDir(ctx, env.DataDir, sqlite.Options{})
 	if err != nil {

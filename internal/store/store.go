@@ -10,8 +10,8 @@ import (
 var (
 	// ErrNotFound: no object (or collection) with that identifier exists.
 	ErrNotFound = errors.New("not found")
-	// ErrConflict: the write contradicts what is stored (a duplicate collection
-	// name, a revoked object un-revoked).
+	// ErrConflict: the write contradicts what is stored (a duplicate name or
+	// id, an audit record that does not extend the chain).
 	ErrConflict = errors.New("conflict")
 	// ErrSchemaTooNew: the database was written by a newer mamori.
 	ErrSchemaTooNew = errors.New("database schema is newer than this mamori")

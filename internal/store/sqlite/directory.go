@@ -62,7 +62,7 @@ func (s *Store) CreateOrg(ctx context.Context, o store.Org) error {
 func (s *Store) Org(ctx context.Context, key string) (store.Org, error) {
 	var o store.Org
 	var created int64
-	err := s.rdb.QueryRowContext(ctx, `SELECT id, name, identity, created FROM orgs WHERE id = ? OR name = ? LIMIT 1`, key, key).
+	err := s.rdb.QueryRowContext(ctx, `SELECT id, name, identity, created FROM orgs WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1`, key, key, key).
 		Scan(&o.ID, &o.Name, &o.Identity, &created)
 	if err != nil {
 		return o, notFound("organisation", key, err)
@@ -113,7 +113,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 
 // User finds a user by id or name.
 func (s *Store) User(ctx context.Context, key string) (store.User, error) {
-	u, err := scanUser(s.rdb.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ? OR name = ? LIMIT 1`, key, key).Scan)
+	u, err := scanUser(s.rdb.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1`, key, key, key).Scan)
 	if err != nil {
 		return u, notFound("user", key, err)
 	}
@@ -259,7 +259,7 @@ func (s *Store) groupMembers(ctx context.Context, g *store.Group) error {
 func (s *Store) Group(ctx context.Context, key string) (store.Group, error) {
 	var g store.Group
 	var created int64
-	err := s.rdb.QueryRowContext(ctx, `SELECT id, name, created FROM sharing_groups WHERE id = ? OR name = ? LIMIT 1`, key, key).Scan(&g.ID, &g.Name, &created)
+	err := s.rdb.QueryRowContext(ctx, `SELECT id, name, created FROM sharing_groups WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1`, key, key, key).Scan(&g.ID, &g.Name, &created)
 	if err != nil {
 		return g, notFound("sharing group", key, err)
 	}

@@ -69,7 +69,7 @@ func buildQuery(q store.Query, count bool) (string, []any) {
 	}
 	from := "objects o"
 	seqCol, addedCol := "o.seq", "o.added"
-	if q.Text != "" && q.Collection == "" {
+	if q.Text != "" && q.Collection == "" && ftsQuery(q.Text) != "" {
 		// Drive the query from the full-text index, which yields rowids (=
 		// seq) in order: a page stops after Limit matches instead of
 		// collecting every match first.
@@ -114,7 +114,10 @@ func buildQuery(q store.Query, count bool) (string, []any) {
 	if q.ExternalID != "" {
 		add("o.seq IN (SELECT seq FROM external_ids WHERE ext_id = ?)", q.ExternalID)
 	}
-	if q.Text != "" {
+	if q.Text != "" && ftsQuery(q.Text) == "" {
+		// No word to search for (only quotes and spaces): nothing matches.
+		where = append(where, "0")
+	} else if q.Text != "" {
 		if q.Collection == "" {
 			add("objects_fts MATCH ?", ftsQuery(q.Text))
 		} else {
@@ -170,12 +173,16 @@ func viewerSQL(v *store.Viewer) (string, []any) {
 		ors = append(ors, "(o.owner <> '' AND o.owner = ?)")
 		args = append(args, v.Org)
 	}
-	if v.MinLevel <= store.LevelGroup && len(v.Groups) > 0 {
-		ph := strings.TrimSuffix(strings.Repeat("?,", len(v.Groups)), ",")
-		ors = append(ors, fmt.Sprintf("(o.level = %d AND o.sgroup IN (%s))", store.LevelGroup, ph))
-		for _, g := range v.Groups {
-			args = append(args, g)
+	var groups []any
+	for _, g := range v.Groups {
+		if g != "" { // as in CanRead: an empty group id names no group
+			groups = append(groups, g)
 		}
+	}
+	if v.MinLevel <= store.LevelGroup && len(groups) > 0 {
+		ph := strings.TrimSuffix(strings.Repeat("?,", len(groups)), ",")
+		ors = append(ors, fmt.Sprintf("(o.level = %d AND o.sgroup IN (%s))", store.LevelGroup, ph))
+		args = append(args, groups...)
 	}
 	return "(" + strings.Join(ors, " OR ") + ")", args
 }

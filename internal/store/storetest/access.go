@@ -130,7 +130,7 @@ func testViewer(t *testing.T, s store.Store) {
 	put(t, s, batch...)
 	viewers := []*store.Viewer{
 		nil, {All: true}, {Org: "org-a"}, {Org: "org-a", Groups: []string{"g1"}}, {Org: "org-b", Groups: []string{"g1", "g2"}},
-		{Org: "org-c"}, {Org: "org-a", MinLevel: store.LevelConnected}, {MinLevel: store.LevelPublic}, {Org: "org-a", Groups: []string{"g1"}, MinLevel: store.LevelGroup},
+		{Org: "org-c"}, {Org: "org-a", MinLevel: store.LevelConnected}, {MinLevel: store.LevelPublic}, {Org: "org-a", Groups: []string{"g1"}, MinLevel: store.LevelGroup}, {Org: "org-c", Groups: []string{""}},
 	}
 	for vi, v := range viewers {
 		want := map[string]bool{}

@@ -261,6 +261,7 @@ func testQueryFilters(t *testing.T, s store.Store) {
 		{"text prefix", store.Query{Text: "Emo"}, []string{idA, idB}},
 		{"text two words", store.Query{Text: "control server"}, []string{idA}},
 		{"text with syntax", store.Query{Text: `"emotet" OR NEAR(`}, nil},
+		{"text of quotes only", store.Query{Text: `" "`}, nil},
 		{"text and type", store.Query{Text: "emotet", Types: []string{"malware"}}, []string{idB}},
 		{"modified since", store.Query{ModifiedSince: ts("2021-01-01T00:00:00Z")}, []string{idA, idB, idC}},
 		{"modified since later", store.Query{ModifiedSince: ts("2021-01-01T00:00:00.001Z")}, nil},
