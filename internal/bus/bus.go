@@ -6,6 +6,7 @@ package bus
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,24 @@ const (
 	// committed import.
 	SubjectObjectsStored = "mamori.objects.stored"
 )
+
+// SubjectIngest carries IngestBatch messages: objects to validate and
+// store, consumed by the "ingest" group of `mamori worker` processes.
+const SubjectIngest = "mamori.ingest"
+
+// IngestBatch is a batch of STIX objects to import, with the distribution
+// they get. Importing a batch twice stores nothing new the second time, so
+// redelivery is harmless.
+type IngestBatch struct {
+	Source     string `json:"source"`
+	Owner      string `json:"owner,omitempty"`
+	Level      uint8  `json:"level"`
+	Group      string `json:"group,omitempty"`
+	Collection string `json:"collection,omitempty"`
+	// SpecVersion is the bundle's spec_version ("2.0" for STIX 2.0 bundles).
+	SpecVersion string            `json:"spec_version,omitempty"`
+	Objects     []json.RawMessage `json:"objects"`
+}
 
 // ObjectsStored lists object versions written by one import (new or new
 // versions; unchanged ones are left out).
@@ -58,6 +77,21 @@ type Bus interface {
 	Subscribe(subject, group string, h Handler) (Subscription, error)
 	// Close stops delivery; in-flight handlers finish first.
 	Close() error
+}
+
+// Declarer is implemented by buses that keep messages only for existing
+// groups (NATS JetStream): producers of work declare the consuming group
+// first so that nothing published before a worker starts is lost.
+type Declarer interface {
+	Declare(ctx context.Context, subject, group string) error
+}
+
+// Declare declares (subject, group) on buses that need it.
+func Declare(ctx context.Context, b Bus, subject, group string) error {
+	if d, ok := b.(Declarer); ok {
+		return d.Declare(ctx, subject, group)
+	}
+	return nil
 }
 
 // Subscription is an active subscription.

@@ -127,13 +127,16 @@ type natsSub struct {
 	once sync.Once
 }
 
-// Subscribe binds to (or creates) the durable consumer of the group and
-// delivers its messages to h.
-func (b *NATS) Subscribe(subject, group string, h Handler) (Subscription, error) {
-	if group == "" {
-		return nil, errors.New("bus: a NATS subscription needs a group (the durable consumer)")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
+// Declare creates the durable consumer of (subject, group) without
+// consuming: the stream keeps messages for a group only while it exists, so
+// a producer of work declares the groups that will process it before the
+// first worker starts.
+func (b *NATS) Declare(ctx context.Context, subject, group string) error {
+	_, err := b.consumer(ctx, subject, group)
+	return err
+}
+
+func (b *NATS) consumer(ctx context.Context, subject, group string) (jetstream.Consumer, error) {
 	cons, err := b.str.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:       consumerName(subject, group),
 		FilterSubject: subject,
@@ -144,8 +147,22 @@ func (b *NATS) Subscribe(subject, group string, h Handler) (Subscription, error)
 		MaxAckPending: 256,
 	})
 	if err != nil {
-		cancel()
 		return nil, fmt.Errorf("bus: consumer for %s/%s: %w", subject, group, err)
+	}
+	return cons, nil
+}
+
+// Subscribe binds to (or creates) the durable consumer of the group and
+// delivers its messages to h.
+func (b *NATS) Subscribe(subject, group string, h Handler) (Subscription, error) {
+	if group == "" {
+		return nil, errors.New("bus: a NATS subscription needs a group (the durable consumer)")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cons, err := b.consumer(ctx, subject, group)
+	if err != nil {
+		cancel()
+		return nil, err
 	}
 	s := &natsSub{stop: cancel}
 	log := b.opts.Log

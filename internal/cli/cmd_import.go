@@ -38,11 +38,33 @@ Examples:
 			strict := fs.Bool("strict", false, "write nothing from a file that has any invalid object")
 			rejects := fs.String("rejects", "", "write each rejected object with its reasons to this file, as JSON lines")
 			quiet := fs.Bool("quiet", false, "do not list each rejected object on standard error")
+			viaBus := fs.Bool("via-bus", false, "queue the objects on the bus for mamori worker processes instead of importing here")
 			var ao accessFlags
 			ao.register(fs)
 			return func(args []string) error {
 				if len(args) == 0 {
 					return usagef("no file to import")
+				}
+				if *viaBus {
+					st, err := env.openBackend(ctx)
+					if err != nil {
+						return err
+					}
+					opts := ingest.Options{Level: store.LevelCommunity}
+					if *collection != "" {
+						c, err := st.Collection(ctx, *collection)
+						if err != nil {
+							st.Close()
+							return err
+						}
+						opts.Collection, opts.Level, opts.Group = c.ID, c.Level, c.Group
+					}
+					err = ao.apply(ctx, st, &opts)
+					st.Close()
+					if err != nil {
+						return err
+					}
+					return env.enqueueImport(ctx, args, opts)
 				}
 				return env.runImport(ctx, args, *collection, *strict, *rejects, *quiet, ao)
 			}
