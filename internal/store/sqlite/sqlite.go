@@ -190,9 +190,21 @@ func (s *Store) migrate(ctx context.Context) error {
 		if m.version <= cur {
 			continue
 		}
+		// The transaction takes the write lock first (BEGIN IMMEDIATE), then
+		// reads the version again: another process opening the same fresh
+		// database may have applied this migration meanwhile.
 		tx, err := s.wdb.BeginTx(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+		}
+		var now int
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&now); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: read schema version: %w", err)
+		}
+		if now >= m.version {
+			tx.Rollback()
+			continue
 		}
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			tx.Rollback()
