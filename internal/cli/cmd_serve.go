@@ -14,6 +14,7 @@ import (
 	"github.com/mamori-cti/mamori/internal/access"
 	"github.com/mamori-cti/mamori/internal/api"
 	"github.com/mamori-cti/mamori/internal/audit"
+	"github.com/mamori-cti/mamori/internal/store/sqlite"
 	"github.com/mamori-cti/mamori/internal/taxii"
 )
 
@@ -79,6 +80,20 @@ func (env *Env) serve(ctx context.Context, listen string, maxBody int64, ready f
 		checks["bus"] = func(context.Context) error { return h.Healthy() }
 	}
 	srv := api.New(st, im, api.Options{MaxBodyBytes: maxBody, Log: env.Log, Auth: svc, Audit: auditLog, Checks: checks})
+
+	// Supply-chain exposure: assets, SBOMs, findings and alerts, re-evaluated
+	// as advisories arrive on the bus. Its inventory lives in the embedded
+	// store for now.
+	if sq, ok := st.(*sqlite.Store); ok {
+		sc, stopSC, err := env.startSupplyChain(ctx, sq, im, b)
+		if err != nil {
+			return err
+		}
+		defer stopSC()
+		srv.RegisterSupplyChain(sc)
+	} else {
+		env.Log.Warn("supply-chain exposure is not available on this store yet")
+	}
 
 	// TAXII 2.1 under /taxii2/.
 	key, err := taxii.LoadCursorKey(ctx, st)

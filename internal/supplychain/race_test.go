@@ -1,0 +1,5 @@
+//go:build race
+
+package supplychain_test
+
+func init() { raceEnabled = true }
