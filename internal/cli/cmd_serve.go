@@ -16,6 +16,7 @@ import (
 	"github.com/mamori-cti/mamori/internal/audit"
 	"github.com/mamori-cti/mamori/internal/store/sqlite"
 	"github.com/mamori-cti/mamori/internal/taxii"
+	"github.com/mamori-cti/mamori/internal/web"
 )
 
 func init() {
@@ -104,6 +105,9 @@ func (env *Env) serve(ctx context.Context, listen string, maxBody int64, ready f
 		Store: st, Importer: im, Auth: svc, State: st,
 		MaxContentLength: maxBody, CursorKey: key, Log: env.Log,
 	}))
+
+	// The web UI takes every path the API, TAXII, health and metrics do not.
+	srv.Handle("/", web.New(web.Options{Store: st, Importer: im, Access: svc, Audit: auditLog, Log: env.Log}))
 
 	// Background services run until the server stops; the store closes
 	// only after they return.
