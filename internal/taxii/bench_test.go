@@ -195,9 +195,14 @@ func BenchmarkConcurrentClients(b *testing.B) {
 }
 
 // BenchmarkPageDepth compares the first page of a large collection with a
-// page near its end: keyset pages cost the same wherever they are.
+// page near its end: keyset pages cost the same wherever they are. It also
+// times added_after on the last 1% of the collection. MAMORI_BENCH_N sets
+// the collection's size (default 100,000; 1000000 for the 1M figures).
 func BenchmarkPageDepth(b *testing.B) {
-	const n = 100000
+	n := 100000
+	if s := os.Getenv("MAMORI_BENCH_N"); s != "" {
+		fmt.Sscan(s, &n)
+	}
 	f := newFixture(b, fixtureOptions{noSeed: true})
 	start := time.Now()
 	putSynthetic(b, f, 0, n)
@@ -216,6 +221,21 @@ func BenchmarkPageDepth(b *testing.B) {
 		f0.Next = p.Next
 		deep = p.Next
 	}
+	// The date_added of the object at 99% of the collection.
+	it, err := f.st.Query(ctx, store.Query{Collection: f.shared.ID, Versions: store.VersionsAll, IncludeRevoked: true, Limit: 1, AfterSeq: int64(n) * 99 / 100})
+	if err != nil || !it.Next() {
+		b.Fatal("no object at 99%", err)
+	}
+	last1 := it.At().DateAdded.Add(-time.Microsecond).UTC().Format("2006-01-02T15:04:05.000000Z")
+	it.Close()
+	b.Run("added_after_last_1pct", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			p, err := c.Objects(ctx, root, f.shared.ID, taxii.Filter{Limit: 1000, AddedAfter: last1})
+			if err != nil || p.Count == 0 || p.Count > 1000 {
+				b.Fatalf("page: %v (%d objects)", err, p.Count)
+			}
+		}
+	})
 	for _, tc := range []struct {
 		name, next string
 	}{{"first", ""}, {"deep", deep}} {

@@ -139,7 +139,16 @@ func buildQuery(q store.Query, count bool) (string, []any) {
 		add("o.vkey >= ?", store.VersionKeyOf(q.ModifiedSince))
 	}
 	if !q.AddedAfter.IsZero() {
-		add(addedCol+" > ?", q.AddedAfter.UnixNano())
+		ns := q.AddedAfter.UnixNano()
+		add(addedCol+" > ?", ns)
+		// date_added grows with the sequence, so the walk can start at the
+		// first sequence number added after the date (found through an
+		// index) instead of scanning everything added before it.
+		if q.Collection != "" {
+			add("c.cseq >= coalesce((SELECT cseq FROM collection_objects WHERE coll = ? AND added > ? ORDER BY added LIMIT 1), 9223372036854775807)", q.Collection, ns)
+		} else {
+			add("o.seq >= coalesce((SELECT seq FROM objects WHERE added > ? ORDER BY added LIMIT 1), 9223372036854775807)", ns)
+		}
 	}
 	if !count && q.AfterSeq > 0 {
 		add(seqCol+" > ?", q.AfterSeq)
