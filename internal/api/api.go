@@ -79,6 +79,7 @@ func New(st store.Store, im *ingest.Importer, opts Options) *Server {
 	s.handle("GET /api/v1/objects/{id}", s.authed(s.getObject))
 	s.handle("GET /api/v1/objects/{id}/relationships", s.authed(s.relationships))
 	s.handle("POST /api/v1/bundles", s.authed(s.postBundle))
+	s.registerExports()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Msg: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})

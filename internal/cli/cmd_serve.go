@@ -14,6 +14,7 @@ import (
 	"github.com/mamori-cti/mamori/internal/access"
 	"github.com/mamori-cti/mamori/internal/api"
 	"github.com/mamori-cti/mamori/internal/audit"
+	"github.com/mamori-cti/mamori/internal/ingest/feed"
 	"github.com/mamori-cti/mamori/internal/store/sqlite"
 	"github.com/mamori-cti/mamori/internal/taxii"
 	"github.com/mamori-cti/mamori/internal/web"
@@ -32,6 +33,10 @@ func init() {
   GET  /api/v1/objects/{id}                   one object (all_versions=true for every version)
   GET  /api/v1/objects/{id}/relationships     relationships from or to an object
   POST /api/v1/bundles                        import a STIX bundle (collection=, strict=true)
+  GET  /api/v1/exports/{format}               stix, misp, csv, txt, suricata, snort, zeek, rpz, edl
+  /api/v1/assets, /exposure, /alerts          supply-chain exposure (docs/supplychain.md)
+  /taxii2/                                    TAXII 2.1 (docs/taxii.md)
+  /                                           the web UI (docs/web.md)
 
 Stops gracefully on SIGINT or SIGTERM: requests in flight finish first.`,
 		Run: func(ctx context.Context, env *Env, fs *flag.FlagSet) func([]string) error {
@@ -116,6 +121,7 @@ func (env *Env) serve(ctx context.Context, listen string, maxBody int64, ready f
 		(&taxii.Scheduler{State: st, Importer: im, Log: env.Log}).Run(bgctx)
 		return nil
 	})
+	bg.Go(func() error { return feed.NewScheduler(st, im, env.Log).Run(bgctx) })
 
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
