@@ -101,6 +101,19 @@ func (env *Env) serve(ctx context.Context, listen string, maxBody int64, ready f
 		env.Log.Warn("supply-chain exposure is not available on this store yet")
 	}
 
+	// Detection: telemetry matching, sightings, retro-hunt, scores. Its
+	// history and scores live in the embedded store for now.
+	if sq, ok := st.(*sqlite.Store); ok {
+		det, stopDet, err := env.startDetection(ctx, sq, im, b)
+		if err != nil {
+			return err
+		}
+		defer stopDet()
+		srv.RegisterDetection(det)
+	} else {
+		env.Log.Warn("telemetry matching is not available on this store yet")
+	}
+
 	// TAXII 2.1 under /taxii2/.
 	key, err := taxii.LoadCursorKey(ctx, st)
 	if err != nil {
