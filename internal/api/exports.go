@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mamori-cti/mamori/internal/access"
+	"github.com/mamori-cti/mamori/internal/audit"
 	"github.com/mamori-cti/mamori/internal/export"
 	"github.com/mamori-cti/mamori/internal/ingest/emit"
 	"github.com/mamori-cti/mamori/internal/store"
@@ -38,6 +40,10 @@ func (s *Server) exportIndicators(w http.ResponseWriter, r *http.Request) (any, 
 		return nil, &Error{Status: http.StatusNotFound, Msg: "no export format " + strconv.Quote(format) + "; one of " + strings.Join(export.Formats, ", ")}
 	}
 	q := r.URL.Query()
+	if s.opts.Audit != nil {
+		p := access.FromContext(r.Context())
+		s.opts.Audit.Record(r.Context(), audit.Entry{Actor: p.User, Org: p.OrgID, Action: "export", Target: format, Detail: map[string]string{"query": r.URL.RawQuery}})
+	}
 	opts := export.Options{Name: q.Get("name"), RPZAction: q.Get("rpz_action"), DatasetOnly: q.Get("dataset")}
 	f := &opts.Filter
 	f.Viewer = viewer(r)

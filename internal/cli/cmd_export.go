@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mamori-cti/mamori/internal/audit"
 	"github.com/mamori-cti/mamori/internal/export"
 	"github.com/mamori-cti/mamori/internal/ingest/emit"
 	"github.com/mamori-cti/mamori/internal/stix"
@@ -113,6 +114,7 @@ Examples:
 				if err != nil {
 					return err
 				}
+				audit.New(st).Record(ctx, audit.Entry{Actor: "cli", Action: "export", Target: "stix", Detail: map[string]any{"objects": n, "file": *out}})
 				if f != nil {
 					if err := f.Close(); err != nil {
 						return err
@@ -197,6 +199,7 @@ func (env *Env) exportIndicators(ctx context.Context, format, out, collection st
 			return err
 		}
 	}
+	audit.New(st).Record(ctx, audit.Entry{Actor: "cli", Action: "export", Target: format, Detail: map[string]any{"indicators": stats.Exported, "file": out}})
 	fmt.Fprintf(env.Stderr, "exported %d values of %d indicators (%d read, %d filtered out, %d without simple values, %d values the format cannot hold) in %.2fs\n",
 		stats.Values, stats.Exported, stats.Indicators, stats.Filtered, stats.NotSimple, stats.Unsupported, time.Since(start).Seconds())
 	return nil

@@ -78,4 +78,3 @@ func (env *Env) enqueueImport(ctx context.Context, files []string, opts ingest.O
 	fmt.Fprintf(env.Stdout, "queued %d objects for the workers\n", total)
 	return nil
 }
-
