@@ -186,8 +186,24 @@ func (s *Store) migrate(ctx context.Context) error {
 	if known := ms[len(ms)-1].version; cur > known {
 		return fmt.Errorf("sqlite: %s has schema version %d, this mamori knows up to %d: %w", s.path, cur, known, store.ErrSchemaTooNew)
 	}
+	applied := map[int]bool{}
+	rows, err := s.wdb.QueryContext(ctx, `SELECT version FROM schema_version`)
+	if err != nil {
+		return fmt.Errorf("sqlite: read schema versions: %w", err)
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	// Every migration not yet applied runs, in order, even one numbered
+	// below the newest applied (added on a branch that landed later).
 	for _, m := range ms {
-		if m.version <= cur {
+		if applied[m.version] {
 			continue
 		}
 		// The transaction takes the write lock first (BEGIN IMMEDIATE), then
@@ -197,12 +213,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
 		}
-		var now int
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&now); err != nil {
+		var done int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_version WHERE version = ?`, m.version).Scan(&done); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("sqlite: read schema version: %w", err)
 		}
-		if now >= m.version {
+		if done > 0 {
 			tx.Rollback()
 			continue
 		}

@@ -67,3 +67,33 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatalf("date_added went back after reopening: %v then %v", first.DateAdded, second.DateAdded)
 	}
 }
+
+// A migration numbered below the newest applied one (it landed later) is
+// still applied when the database is opened.
+func TestAppliesMissingLowerMigration(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := sqlite.OpenDir(ctx, dir, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Undo 0005 as if the database had been created before it existed.
+	if _, err := s.WriterDB().Exec(`DELETE FROM schema_version WHERE version = 5;
+		DROP TABLE detect_orgs; DROP TABLE detect_history; DROP TABLE detect_sightings;
+		DROP TABLE detect_false_positives; DROP TABLE detect_scores`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = sqlite.OpenDir(ctx, dir, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("reopen with 0005 missing: %v", err)
+	}
+	defer s.Close()
+	var n int
+	if err := s.WriterDB().QueryRow(`SELECT count(*) FROM schema_version WHERE version = 5`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("0005 not applied: %d, %v", n, err)
+	}
+	if _, err := s.WriterDB().Exec(`SELECT count(*) FROM detect_scores`); err != nil {
+		t.Fatalf("0005's tables missing: %v", err)
+	}
+}
