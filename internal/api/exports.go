@@ -5,9 +5,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mamori-cti/mamori/internal/access"
 	"github.com/mamori-cti/mamori/internal/audit"
+	"github.com/mamori-cti/mamori/internal/detect"
 	"github.com/mamori-cti/mamori/internal/export"
 	"github.com/mamori-cti/mamori/internal/ingest/emit"
 	"github.com/mamori-cti/mamori/internal/store"
@@ -20,6 +22,7 @@ import (
 //	                for stix, STIX object types
 //	tlp             highest TLP level (clear, green, amber, amber+strict, red)
 //	min_confidence  lowest confidence, 0-100
+//	min_score       lowest current score, 0-100 (docs/detection.md)
 //	source          created_by_ref identity id, or a feed or list name (repeatable)
 //	valid           true (default): only indicators whose valid_until is in the future
 //	collection      a collection id or title
@@ -66,6 +69,17 @@ func (s *Server) exportIndicators(w http.ResponseWriter, r *http.Request) (any, 
 			return nil, badRequest("tlp: %v", err)
 		}
 		f.MaxTLP = l
+	}
+	if v := q.Get("min_score"); v != "" {
+		min, err := strconv.ParseFloat(v, 64)
+		if err != nil || min < 0 || min > 100 {
+			return nil, badRequest("min_score: want 0 to 100, got %q", v)
+		}
+		storage, ok := s.st.(detect.Storage)
+		if !ok {
+			return nil, &Error{Status: http.StatusNotImplemented, Msg: "min_score needs the embedded store"}
+		}
+		f.Keep = detect.NewScorer(s.st, storage, detect.ScoreOptions{}).Keep(r.Context(), min, time.Now())
 	}
 	if v := q.Get("min_confidence"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mamori-cti/mamori/internal/audit"
+	"github.com/mamori-cti/mamori/internal/detect"
 	"github.com/mamori-cti/mamori/internal/export"
 	"github.com/mamori-cti/mamori/internal/ingest/emit"
 	"github.com/mamori-cti/mamori/internal/stix"
@@ -60,6 +61,7 @@ Examples:
 			format := fs.String("format", "stix", "output format: "+strings.Join(export.Formats, ", "))
 			tlp := fs.String("tlp", "", "only indicators marked at most this TLP level (clear, green, amber, amber+strict, red; unmarked counts as clear)")
 			minConf := fs.Int("min-confidence", 0, "only indicators with at least this confidence (0-100)")
+			minScore := fs.Float64("min-score", 0, "only indicators whose current score is at least this (0-100; see docs/detection.md)")
 			var sources stringList
 			fs.Var(&sources, "source", "only indicators of this source: a feed or list name, or an identity id (repeatable)")
 			valid := fs.Bool("valid", true, "only indicators whose valid_until is in the future")
@@ -72,7 +74,7 @@ Examples:
 					return usagef("unexpected argument %q", args[0])
 				}
 				if *format != export.FormatSTIX {
-					return env.exportIndicators(ctx, *format, *out, *collection, export.Options{
+					return env.exportIndicators(ctx, *format, *out, *collection, *minScore, export.Options{
 						Filter:     export.Filter{Kinds: types, MaxTLP: *tlp, MinConfidence: *minConf, Sources: sourceIdentities(sources), ValidOnly: *valid},
 						DatasetDir: *datasets, RPZAction: *rpzAction, SIDBase: uint32(*sidBase), Name: *name,
 					})
@@ -143,7 +145,7 @@ func sourceIdentities(srcs []string) []string {
 
 // exportIndicators writes an indicator export. The CLI reads as the local
 // operator: the filter has no viewer.
-func (env *Env) exportIndicators(ctx context.Context, format, out, collection string, opts export.Options) error {
+func (env *Env) exportIndicators(ctx context.Context, format, out, collection string, minScore float64, opts export.Options) error {
 	known := false
 	for _, f := range export.Formats {
 		known = known || f == format
@@ -186,6 +188,13 @@ func (env *Env) exportIndicators(ctx context.Context, format, out, collection st
 		w = f
 	}
 	start := time.Now()
+	if minScore > 0 {
+		storage, ok := st.(detect.Storage)
+		if !ok {
+			return fmt.Errorf("--min-score needs the embedded store")
+		}
+		opts.Filter.Keep = detect.NewScorer(st, storage, detect.ScoreOptions{}).Keep(ctx, minScore, time.Now())
+	}
 	stats, err := export.Write(ctx, st, format, opts, w)
 	if err != nil {
 		if f != nil {

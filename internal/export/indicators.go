@@ -102,6 +102,9 @@ type Filter struct {
 	// Viewer is the reader whose access rights apply; nil means the local
 	// operator (the CLI on its own data directory).
 	Viewer *store.Viewer
+	// Keep, when set, is a last test by indicator id, such as a minimum
+	// score (detect.Scorer.Keep).
+	Keep func(id string) bool
 }
 
 func (f *Filter) kindSet() map[string]bool {
@@ -199,7 +202,8 @@ func scan(ctx context.Context, st store.Store, f Filter, need fields, stats *Sca
 		}
 		keep := tlpRank[ind.TLP] <= maxTLP &&
 			(f.MinConfidence <= 0 || ind.Confidence >= f.MinConfidence) &&
-			(!f.ValidOnly || ind.ValidUntil.IsZero() || ind.ValidUntil.After(now))
+			(!f.ValidOnly || ind.ValidUntil.IsZero() || ind.ValidUntil.After(now)) &&
+			(f.Keep == nil || f.Keep(ind.ID))
 		if keep && len(f.Sources) > 1 {
 			keep = false
 			for _, s := range f.Sources {
