@@ -89,7 +89,7 @@ type Matcher struct {
 	conjKeys  filterSet         // the keys of conjHeads, to reject quickly
 	// dom2 holds the last two labels of every domain-name value, so that
 	// most names cost one probe whatever their number of labels.
-	dom2 filterSet
+	dom2      filterSet
 	conjPaths [numPaths]int
 	likes     [numPaths]*likeTable
 	byID      map[uint64]uint32 // hash of id → entry + 1 (conjunctions and LIKE)
