@@ -14,6 +14,20 @@ func DefaultValidator() *stix.Validator {
 	}}
 }
 
+// PatternParser parses a STIX pattern once and returns the values it
+// compares for equality (normalised for the index) and the parse error.
+type PatternParser func(pattern string) (values []string, err error)
+
+// DefaultPatterns is the PatternParser of every write path: one parse gives
+// both the validation error and the index values.
+func DefaultPatterns(p string) ([]string, error) {
+	pt, err := pattern.Parse(p)
+	if err != nil {
+		return nil, err
+	}
+	return patternValues(pt), nil
+}
+
 // DefaultPatternValues indexes the values a STIX pattern compares for
 // equality, normalised like the values of cyber-observable objects.
 func DefaultPatternValues(p string) []string {
@@ -21,6 +35,10 @@ func DefaultPatternValues(p string) []string {
 	if err != nil {
 		return nil
 	}
+	return patternValues(pt)
+}
+
+func patternValues(pt *pattern.Pattern) []string {
 	obs := pt.Observables()
 	if len(obs) == 0 {
 		return nil

@@ -44,7 +44,7 @@ func openStore(t testing.TB) *sqlite.Store {
 }
 
 func newImporter(st store.Store) *ingest.Importer {
-	return &ingest.Importer{Store: st, Validator: ingest.DefaultValidator(), PatternValues: ingest.DefaultPatternValues}
+	return &ingest.Importer{Store: st, Validator: ingest.DefaultValidator(), Patterns: ingest.DefaultPatterns}
 }
 
 func readFile(t testing.TB, path string) []byte {

@@ -32,6 +32,10 @@ type Importer struct {
 	Validator *stix.Validator
 	// PatternValues extracts indexable values from STIX patterns; may be nil.
 	PatternValues PatternValues
+	// Patterns, when set, parses a STIX pattern once for both the
+	// validator's check and the index values, replacing Validator.Pattern
+	// and PatternValues (which then parse the same string twice).
+	Patterns PatternParser
 	// Bus, when set, receives bus.SubjectObjectsStored messages (in chunks
 	// of at most 1,000 objects) after each committed import, for the parts
 	// that react to new intelligence (retro-hunt, exposure, correlation).
@@ -315,7 +319,29 @@ type dupEntry struct {
 
 // prepare decodes and validates a chunk's objects (runs on a worker).
 func (im *Importer) prepare(c *chunk, source, bundleSpec string, v *stix.Validator) {
+	values := im.PatternValues
+	var lastPattern string
+	var lastValues []string
+	if im.Patterns != nil {
+		// The validator checks the pattern first; BuildObject then takes the
+		// values of that same parse.
+		vv := *v
+		vv.Pattern = func(p string) error {
+			vals, err := im.Patterns(p)
+			lastPattern, lastValues = p, vals
+			return err
+		}
+		v = &vv
+		values = func(p string) []string {
+			if p == lastPattern && lastValues != nil {
+				return lastValues
+			}
+			vals, _ := im.Patterns(p)
+			return vals
+		}
+	}
 	for _, it := range c.items {
+		lastPattern, lastValues = "", nil
 		reject := func(id string, vs stix.Violations) {
 			c.rejs = append(c.rejs, Rejection{Source: source, Index: it.index, Path: fmt.Sprintf("$.objects[%d]", it.index), ID: id, Violations: vs, Object: it.raw})
 		}
@@ -358,7 +384,7 @@ func (im *Importer) prepare(c *chunk, source, bundleSpec string, v *stix.Validat
 			reject(id, vs)
 			continue
 		}
-		c.objs = append(c.objs, BuildObject(m, raw, im.PatternValues))
+		c.objs = append(c.objs, BuildObject(m, raw, values))
 		c.idx = append(c.idx, it.index)
 	}
 	c.items = nil
